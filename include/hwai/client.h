@@ -1,0 +1,136 @@
+/**
+ * @file client.h
+ * @brief The client: configuration, connection sharing and logging.
+ *
+ * A client holds the configuration, the credentials and a pool of connections.
+ * It is safe to use from several threads at once; calls made through one client
+ * reuse its connections, DNS cache and TLS sessions.
+ */
+#ifndef HWAI_CLIENT_H
+#define HWAI_CLIENT_H
+
+#include "hwai/common.h"
+#include "hwai/credentials.h"
+#include "hwai/error.h"
+
+HWAI_BEGIN_DECL
+
+/** Opaque client handle. */
+typedef struct hwai_client hwai_client;
+
+/** Severity of a log message. */
+typedef enum hwai_log_level {
+    HWAI_LOG_ERROR = 1,
+    HWAI_LOG_WARN = 2,
+    HWAI_LOG_INFO = 3,
+    HWAI_LOG_DEBUG = 4
+} hwai_log_level;
+
+/**
+ * Receives one log line (UTF-8, no trailing newline). It may be called from any
+ * thread that uses the client, so it must be thread-safe. Secrets are masked
+ * before the line is formatted.
+ */
+typedef void (*hwai_log_cb)(hwai_log_level level, const char *message, void *user_data);
+
+/** Default connect timeout: 10 seconds. */
+#define HWAI_DEFAULT_CONNECT_TIMEOUT_MS 10000u
+/** Default total timeout of one HTTP exchange: 120 seconds. */
+#define HWAI_DEFAULT_TIMEOUT_MS 120000u
+/** Default maximum response body: 64 MiB. */
+#define HWAI_DEFAULT_MAX_RESPONSE_BYTES (64u * 1024u * 1024u)
+
+#define HWAI_CLIENT_OPTIONS_VERSION 1
+
+/**
+ * Client configuration. Initialise with ::HWAI_CLIENT_OPTIONS_INIT or
+ * hwai_client_options_init(), then set what you need; zero and NULL fields take
+ * the defaults documented on each field. Strings are copied by hwai_client_new().
+ */
+typedef struct hwai_client_options {
+    /** Must be ::HWAI_CLIENT_OPTIONS_VERSION of the headers you compiled with. */
+    unsigned int version;
+    /** Default region id, such as "cn-north-4"; used to build each service's
+     * endpoint (https://<service>.<region>.myhuaweicloud.com). */
+    const char *region;
+    /** Project id substituted into `{project_id}` and sent as `X-Project-Id`. */
+    const char *project_id;
+    /** One base URL for every service, such as an on-premises gateway or the local
+     * emulator ("http://127.0.0.1:8080"); overrides the region endpoints. Must
+     * include the scheme. */
+    const char *endpoint;
+    /** Connect timeout in milliseconds; 0 means ::HWAI_DEFAULT_CONNECT_TIMEOUT_MS. */
+    uint32_t connect_timeout_ms;
+    /** Total timeout of one HTTP exchange in milliseconds; 0 means
+     * ::HWAI_DEFAULT_TIMEOUT_MS. */
+    uint32_t timeout_ms;
+    /** Appended to the User-Agent header after "hwai/<version>"; NULL for none. */
+    const char *user_agent_suffix;
+    /** Credentials; the client takes its own reference. NULL sends requests
+     * without authorization, which only a loopback endpoint accepts. */
+    const hwai_credentials *credentials;
+    /** Hosts (names or addresses, without port) to which plain http:// is allowed
+     * besides loopback, which is always allowed. */
+    const char *const *http_allowed_hosts;
+    /** Number of entries in @ref http_allowed_hosts. */
+    size_t http_allowed_host_count;
+    /** PEM file of CA certificates to trust instead of the system bundle, or NULL. */
+    const char *ca_file;
+    /** Directory of hashed CA certificates, or NULL. */
+    const char *ca_path;
+    /** Non-zero turns off TLS certificate and host name verification. Only for
+     * tests against self-signed servers: anyone on the path can then read and
+     * change the traffic, credentials included. A warning is logged. */
+    int insecure_skip_tls_verify;
+    /** Largest response body accepted, in bytes; 0 means
+     * ::HWAI_DEFAULT_MAX_RESPONSE_BYTES. */
+    size_t max_response_bytes;
+    /** Log callback, or NULL for no logging. */
+    hwai_log_cb log_cb;
+    /** Passed to @ref log_cb unchanged. */
+    void *log_user_data;
+    /** Most verbose level passed to @ref log_cb; 0 means ::HWAI_LOG_WARN. */
+    hwai_log_level log_level;
+} hwai_client_options;
+
+#define HWAI_CLIENT_OPTIONS_INIT {HWAI_CLIENT_OPTIONS_VERSION}
+
+/**
+ * @brief Initialises @p opts to the defaults for the given struct version.
+ *
+ * @retval HWAI_OK             success
+ * @retval HWAI_E_INVALID_ARG  @p opts is NULL or @p version is unknown
+ */
+HWAI_API HWAI_NODISCARD hwai_status
+hwai_client_options_init(hwai_client_options *opts, unsigned int version);
+
+/**
+ * @brief Creates a client.
+ *
+ * Nothing is sent over the network here. URLs are checked now: an endpoint without
+ * a scheme, or a plain http:// endpoint whose host is neither loopback nor in
+ * @ref hwai_client_options.http_allowed_hosts, is rejected.
+ *
+ * @param[out] out  receives the client; free with hwai_client_free()
+ * @param[in]  opts options, or NULL for all defaults
+ * @param[out] err  optional detailed error
+ * @retval HWAI_OK              success
+ * @retval HWAI_E_INVALID_ARG   @p out is NULL, or an option is malformed or of an
+ *                              unknown struct version
+ * @retval HWAI_E_INSECURE_URL  plain http:// to a host that is not allowed
+ * @retval HWAI_E_NOMEM         out of memory
+ * @retval HWAI_E_TRANSPORT     the HTTP library could not be initialised
+ */
+HWAI_API HWAI_NODISCARD hwai_status
+hwai_client_new(hwai_client **out, const hwai_client_options *opts, hwai_error **err);
+
+/**
+ * @brief Frees a client and closes its connections. Accepts NULL.
+ *
+ * No call may be in flight on the client, from any thread.
+ */
+HWAI_API void hwai_client_free(hwai_client *client);
+
+HWAI_END_DECL
+
+#endif /* HWAI_CLIENT_H */

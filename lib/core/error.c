@@ -1,0 +1,154 @@
+#include "core/error_internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/str.h"
+
+const char *hwai_status_str(hwai_status status)
+{
+    switch (status) {
+    case HWAI_OK: return "success";
+    case HWAI_E_INVALID_ARG: return "invalid argument";
+    case HWAI_E_NOMEM: return "out of memory";
+    case HWAI_E_UNSUPPORTED: return "not supported";
+    case HWAI_E_CONFIG: return "invalid configuration";
+    case HWAI_E_INSECURE_URL: return "plain http:// not allowed for this host";
+    case HWAI_E_TRANSPORT: return "transport error";
+    case HWAI_E_CONNECT: return "connection failed";
+    case HWAI_E_TIMEOUT: return "timed out";
+    case HWAI_E_TLS: return "TLS error";
+    case HWAI_E_RESPONSE_TOO_LARGE: return "response too large";
+    case HWAI_E_HEADERS_TOO_LARGE: return "response headers too large";
+    case HWAI_E_AUTH: return "authentication error";
+    case HWAI_E_SIGN: return "request signing failed";
+    case HWAI_E_SERVICE: return "service error";
+    case HWAI_E_BAD_RESPONSE: return "malformed response";
+    case HWAI_E_CONTENT_TYPE: return "unexpected content type";
+    case HWAI_E_JSON_DEPTH: return "JSON nested too deeply";
+    case HWAI_E_STREAM_TRUNCATED: return "stream truncated";
+    case HWAI_E_STREAM_EVENT_TOO_LARGE: return "stream event too large";
+    case HWAI_E_STREAM_ERROR: return "error inside stream";
+    case HWAI_E_CANCELLED: return "cancelled";
+    case HWAI_E_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+static hwai_status error_vset(
+    hwai_error **err,
+    hwai_status status,
+    int http_status,
+    const char *code,
+    const char *request_id,
+    const char *fmt,
+    va_list ap)
+{
+    if (!err) {
+        return status;
+    }
+    hwai_error_free(*err);
+    *err = NULL;
+    hwai_error *e = calloc(1, sizeof(*e));
+    if (!e) {
+        return status;
+    }
+    hwai__buf msg = HWAI__BUF_INIT;
+    hwai__buf_vprintf(&msg, fmt, ap);
+    e->status = status;
+    e->http_status = http_status;
+    e->message = hwai__buf_detach(&msg);
+    e->code = hwai__strdup(code);
+    e->request_id = hwai__strdup(request_id);
+    *err = e;
+    return status;
+}
+
+hwai_status hwai__error_set(hwai_error **err, hwai_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_vset(err, status, 0, NULL, NULL, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+hwai_status hwai__error_set_http(
+    hwai_error **err,
+    hwai_status status,
+    int http_status,
+    const char *code,
+    const char *request_id,
+    const char *fmt,
+    ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_vset(err, status, http_status, code, request_id, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void hwai__error_prefix(hwai_error **err, const char *context)
+{
+    if (!err || !*err) {
+        return;
+    }
+    hwai__buf msg = HWAI__BUF_INIT;
+    hwai__buf_printf(&msg, "%s: %s", context, (*err)->message ? (*err)->message : "");
+    char *text = hwai__buf_detach(&msg);
+    if (text) {
+        free((*err)->message);
+        (*err)->message = text;
+    }
+}
+
+void hwai__error_set_attempts(hwai_error **err, unsigned int attempts)
+{
+    if (err && *err) {
+        (*err)->attempts = attempts;
+    }
+}
+
+hwai_status hwai_error_status(const hwai_error *err)
+{
+    return err ? err->status : HWAI_OK;
+}
+
+const char *hwai_error_message(const hwai_error *err)
+{
+    return err && err->message ? err->message : "";
+}
+
+int hwai_error_http_status(const hwai_error *err)
+{
+    return err ? err->http_status : 0;
+}
+
+const char *hwai_error_code(const hwai_error *err)
+{
+    return err ? err->code : NULL;
+}
+
+const char *hwai_error_request_id(const hwai_error *err)
+{
+    return err ? err->request_id : NULL;
+}
+
+unsigned int hwai_error_attempts(const hwai_error *err)
+{
+    return err ? err->attempts : 0;
+}
+
+void hwai_error_free(hwai_error *err)
+{
+    if (!err) {
+        return;
+    }
+    free(err->message);
+    free(err->code);
+    free(err->request_id);
+    free(err);
+}

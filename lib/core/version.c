@@ -1,0 +1,6 @@
+#include "hwai/version.h"
+
+const char *hwai_version(void)
+{
+    return HWAI_VERSION_STRING;
+}
