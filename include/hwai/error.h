@@ -127,6 +127,17 @@ HWAI_API const char *hwai_error_request_id(const hwai_error *err);
 HWAI_API unsigned int hwai_error_attempts(const hwai_error *err);
 
 /**
+ * @brief Tells whether the error's service code is @p code.
+ *
+ * The API gateway spells its prefix both `APIG.` and `APIGW.`, so those two are
+ * treated as the same: "APIG.0301" matches "APIGW.0301". Other codes compare
+ * exactly.
+ *
+ * @return 1 on a match, 0 otherwise or when either argument is NULL
+ */
+HWAI_API int hwai_error_code_is(const hwai_error *err, const char *code);
+
+/**
  * @brief Frees an error. Accepts NULL.
  */
 HWAI_API void hwai_error_free(hwai_error *err);

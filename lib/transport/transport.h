@@ -1,0 +1,66 @@
+/* The transport backend: sends one HTTP request and collects the final answer.
+ * Services and the pipeline see only this interface; libcurl stays behind it. */
+#ifndef HWAI_TRANSPORT_TRANSPORT_H
+#define HWAI_TRANSPORT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hwai/error.h"
+#include "util/buf.h"
+#include "util/headers.h"
+
+/* Headers larger than this in total end the transfer with HWAI_E_HEADERS_TOO_LARGE. */
+#define HWAI__MAX_HEADER_BYTES (64u * 1024u)
+
+typedef struct hwai__http_request {
+    const char *method;
+    const char *url;
+    const hwai__headers *headers;
+    const void *body;
+    size_t body_len;
+    uint32_t connect_timeout_ms;
+    uint32_t timeout_ms;
+    size_t max_response_bytes;
+} hwai__http_request;
+
+typedef struct hwai__http_response {
+    int status;
+    /* Headers of the final answer only: those of 1xx answers, proxy CONNECT
+     * answers and redirects are dropped. */
+    hwai__headers headers;
+    hwai__buf body;
+} hwai__http_response;
+
+#define HWAI__HTTP_RESPONSE_INIT {0, HWAI__HEADERS_INIT, HWAI__BUF_INIT}
+
+void hwai__http_response_cleanup(hwai__http_response *resp);
+
+typedef struct hwai__transport_config {
+    const char *ca_file;
+    const char *ca_path;
+    bool insecure_skip_tls_verify;
+} hwai__transport_config;
+
+typedef struct hwai__transport hwai__transport;
+
+typedef struct hwai__transport_ops {
+    /* Sends the request and fills resp; safe to call from several threads. A
+     * non-OK status means no complete answer arrived. */
+    hwai_status (*perform)(
+        hwai__transport *transport,
+        const hwai__http_request *req,
+        hwai__http_response *resp,
+        hwai_error **err);
+    void (*destroy)(hwai__transport *transport);
+} hwai__transport_ops;
+
+struct hwai__transport {
+    const hwai__transport_ops *ops;
+};
+
+hwai_status hwai__transport_curl_new(
+    hwai__transport **out, const hwai__transport_config *config, hwai_error **err);
+
+#endif
