@@ -47,7 +47,19 @@ def sm3_available():
 
 
 class SignatureError(Exception):
-    """A request whose signature cannot be accepted; str() is the client-facing message."""
+    """A request whose signature cannot be accepted; str() is the client-facing message.
+
+    ``detail`` is a server-side explanation for the log (for example that the
+    access key is unknown, which the client-facing message does not reveal).
+    After a signature mismatch, ``canonical_request`` and ``string_to_sign``
+    hold what the server computed, so a client author can diff them.
+    """
+
+    def __init__(self, message, detail=None, canonical_request=None, string_to_sign=None):
+        super().__init__(message)
+        self.detail = detail
+        self.canonical_request = canonical_request
+        self.string_to_sign = string_to_sign
 
 
 def _quote_unreserved(data):
@@ -357,7 +369,9 @@ def verify_request(method, target, headers, body, secret_keys, now=None):
 
     secret_key = secret_keys.get(authorization.access_key)
     if secret_key is None:
-        raise SignatureError(SIGNATURE_MISMATCH_MESSAGE)
+        raise SignatureError(
+            SIGNATURE_MISMATCH_MESSAGE, detail="unknown access key %s" % authorization.access_key
+        )
 
     canonical = build_canonical_request(
         authorization.algorithm, method, target, headers, authorization.signed_headers, body
@@ -373,5 +387,10 @@ def verify_request(method, target, headers, body, secret_keys, now=None):
         credential_scope=authorization.credential_scope,
     )
     if not hmac.compare_digest(expected, authorization.signature):
-        raise SignatureError(SIGNATURE_MISMATCH_MESSAGE)
+        raise SignatureError(
+            SIGNATURE_MISMATCH_MESSAGE,
+            detail="signature mismatch for access key %s" % authorization.access_key,
+            canonical_request=canonical.decode("utf-8", "replace"),
+            string_to_sign=string_to_sign,
+        )
     return VerifiedRequest(authorization.access_key, authorization.algorithm, signed)
