@@ -93,7 +93,9 @@ typedef struct hwai_client_options {
     hwai_log_level log_level;
 } hwai_client_options;
 
-#define HWAI_CLIENT_OPTIONS_INIT {HWAI_CLIENT_OPTIONS_VERSION}
+#define HWAI_CLIENT_OPTIONS_INIT \
+    {HWAI_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0, NULL, NULL, 0, \
+     0, NULL, NULL, (hwai_log_level)0}
 
 /**
  * @brief Initialises @p opts to the defaults for the given struct version.
