@@ -187,7 +187,24 @@ hwai_status hwai__pipeline_send(
         status = send_once(client, call, &base_url, path.data, resp, err);
         hwai__error_set_attempts(err, 1);
     }
-    if (status == HWAI_OK && resp->status >= 400) {
+    if (status == HWAI_OK && resp->status >= 300 && resp->status < 400) {
+        /* A signed request is valid for one host and path only, and following a
+         * redirect could hand credentials to another host, so redirects are
+         * reported rather than followed. */
+        const char *location = hwai__headers_get(&resp->headers, "Location");
+        status = hwai__error_set_http(
+            err,
+            HWAI_E_SERVICE,
+            resp->status,
+            NULL,
+            hwai__headers_get(&resp->headers, "X-Request-Id"),
+            "%s answered with a redirect (HTTP %d) to '%s'; redirects are not followed, so "
+            "point the endpoint at the final URL",
+            call->operation,
+            resp->status,
+            location ? location : "");
+        hwai__error_set_attempts(err, 1);
+    } else if (status == HWAI_OK && resp->status >= 400) {
         status = hwai__error_from_response(resp, call->operation, err);
         hwai__error_set_attempts(err, 1);
     }
