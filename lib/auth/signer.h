@@ -37,7 +37,19 @@ typedef struct hwai__sign_result {
     char *uri; /* path, then '?' and the canonical query when there is one */
 } hwai__sign_result;
 
+/* Signs a request: adds the headers listed in hwai__sign_params to
+ * params->headers, replaces any Authorization header with a fresh one and fills
+ * out, which the caller frees with hwai__sign_result_cleanup(). Errors:
+ * HWAI_E_AUTH for an empty AK or SK, HWAI_E_SIGN for a bad X-Sdk-Date, path or
+ * header set, HWAI_E_INVALID_ARG for a NULL or malformed argument or a V11 scope
+ * without service or region, HWAI_E_UNSUPPORTED for SM3 in a build without it. */
 hwai_status hwai__sign(const hwai__sign_params *params, hwai__sign_result *out, hwai_error **err);
+/* Frees every string of result, wiping the signature and Authorization value. */
 void hwai__sign_result_cleanup(hwai__sign_result *result);
+
+/* Derives the V11-HMAC-SHA256 signing key for the scope info (YYYYMMDD/region/service):
+ * PRK = HMAC-SHA256(AK, SK), OKM = HMAC-SHA256(PRK, info || 0x01), and the key is the
+ * lowercase hex text of OKM. out receives 64 characters and a NUL; wipe it after use. */
+hwai_status hwai__sign_v11_key(const char *ak, const char *sk, const char *info, char out[65]);
 
 #endif
