@@ -404,6 +404,23 @@ class StatsTest(EmulatorTestCase):
         self.assertEqual(stats["requests"], 10)
         self.assertEqual(stats["by_route"]["chat"], 10)
 
+    def test_connection_open_across_reset_counted_again(self):
+        connection = self.emulator.connection()
+        try:
+            self.emulator.signed("POST", PANGU_V1, CHAT_EN, connection=connection)
+            self.emulator.control("POST", "reset")
+            for _ in range(3):
+                self.emulator.signed("POST", PANGU_V1, CHAT_EN, connection=connection)
+        finally:
+            connection.close()
+        self.assertEqual(self.stats()["connections"], 1)
+
+    def test_control_connections_not_counted(self):
+        self.stats()
+        stats = self.stats()
+        self.assertEqual(stats["connections"], 0)
+        self.assertGreaterEqual(stats["tcp_accepted"], 2)
+
     def test_separate_connections_counted(self):
         for _ in range(3):
             self.emulator.signed("POST", PANGU_V1, CHAT_EN)

@@ -259,6 +259,42 @@ class Sm3VectorTest(VectorTestMixin, unittest.TestCase):
     algorithms = (signing.ALGORITHM_SM3,)
 
 
+class CanonicalFormTest(unittest.TestCase):
+    """Canonicalisation rules that no vector happens to exercise."""
+
+    def test_sub_delims_in_segment_escaped(self):
+        self.assertEqual(
+            signing.canonical_uri("/v1/a:b@c!$'()*+,;="),
+            "/v1/a%3Ab%40c%21%24%27%28%29%2A%2B%2C%3B%3D/",
+        )
+
+    def test_encoded_slash_becomes_separator(self):
+        self.assertEqual(signing.canonical_uri("/v1/a%2Fb"), "/v1/a/b/")
+
+    def test_query_sorted_by_decoded_key(self):
+        # Sorting the encoded text would put "a%3D" before "a-" and "%E4..." before "z".
+        self.assertEqual(signing.canonical_query("a%3D=1&a-=2"), "a-=2&a%3D=1")
+        self.assertEqual(signing.canonical_query("%E4%B8%AD=1&z=2"), "z=2&%E4%B8%AD=1")
+
+    def test_query_plus_is_literal(self):
+        self.assertEqual(signing.canonical_query("q=a+b"), "q=a%2Bb")
+
+    def test_query_values_of_repeated_key_sorted(self):
+        self.assertEqual(signing.canonical_query("k=b&k=a&k="), "k=&k=a&k=b")
+
+    def test_empty_query_pieces_skipped(self):
+        self.assertEqual(signing.canonical_query("a=1&&b=2&"), "a=1&b=2")
+
+    def test_absolute_form_target(self):
+        self.assertEqual(signing.split_target("http://host:80/v1/x?a=1"), ("/v1/x", "a=1"))
+
+    def test_utf8_header_value(self):
+        # http.server hands header values over as ISO-8859-1 text of the UTF-8 bytes.
+        wire_value = "中文".encode("utf-8").decode("iso-8859-1")
+        block = signing.canonical_headers(signing.HeaderList([("X-Name", wire_value)]), ["x-name"])
+        self.assertEqual(block, "x-name:中文\n".encode("utf-8"))
+
+
 class VerifierRejectionTest(unittest.TestCase):
     """Rejections that do not depend on the signature value."""
 

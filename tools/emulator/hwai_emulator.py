@@ -85,7 +85,7 @@ def build_parser():
                         help="API key accepted as 'Authorization: Bearer KEY' on OpenAI-compatible chat")
     parser.add_argument("--pangu-api-key", nargs="?", const="", default=None, metavar="KEY",
                         help="also accept a Bearer API key on the Pangu chat routes: KEY, or --api-key "
-                             "when given without a value (default: Pangu accepts no API key)")
+                             "when given without a value; unset means Pangu accepts no API key")
     parser.add_argument("--stream-delay-ms", type=non_negative_int, default=state.DEFAULT_STREAM_DELAY_MS,
                         help="pause between streamed events, in milliseconds")
     parser.add_argument("--token-lifetime-s", type=non_negative_int, default=state.DEFAULT_TOKEN_LIFETIME_S,

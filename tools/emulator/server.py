@@ -64,7 +64,8 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.counted_as_service_connection = False
+        # State generation in which this connection was last counted, or None.
+        self.counted_generation = None
         self.request_id = None
 
     # http.server hooks
@@ -222,9 +223,7 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
     def dispatch_service(self, target, path, query, body):
         """Answer one service request; return (status for the log, route name)."""
         state = self.server.state
-        if not self.counted_as_service_connection:
-            self.counted_as_service_connection = True
-            state.count_service_connection()
+        self.counted_generation = state.count_service_connection(self.counted_generation)
 
         route = routes.match_route(path)
         route_name = route.name if route else ROUTE_UNKNOWN

@@ -115,6 +115,8 @@ class EmulatorState:
         self._tokens = {}
         self.clock_offset_s = 0.0
         self.last_auth_failure = None
+        # Incremented by reset(), so connections kept open across a reset count again.
+        self.generation = 0
         self._reset_counters()
         self._scripts = {route: collections.deque() for route in SCRIPT_ROUTES}
 
@@ -137,9 +139,16 @@ class EmulatorState:
         with self._lock:
             self.tcp_accepted += 1
 
-    def count_service_connection(self):
+    def count_service_connection(self, counted_generation):
+        """Count a connection at its first service request since the last reset.
+
+        Returns the generation to store with the connection; pass it back on
+        the next request so each connection is counted once per generation.
+        """
         with self._lock:
-            self.connections += 1
+            if counted_generation != self.generation:
+                self.connections += 1
+            return self.generation
 
     def count_request(self, route, expect_100=False, chunked=False):
         with self._lock:
@@ -174,6 +183,7 @@ class EmulatorState:
         """Zero the counters, drop queued scripts and the clock offset; issued tokens stay valid."""
         with self._lock:
             self._reset_counters()
+            self.generation += 1
             for queue in self._scripts.values():
                 queue.clear()
             self.clock_offset_s = 0.0
