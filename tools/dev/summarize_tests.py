@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Sum meson test logs into one line: "N passed, N failed, N skipped".
+
+Each argument is a meson-logs/testlog.json. Every run must list the same tests
+(the same names, in any order); otherwise the summary counts a failure and
+says which tests differ. Exit status 1 on any failure.
+"""
+import json
+import sys
+
+PASSED = {"OK", "EXPECTEDFAIL"}
+SKIPPED = {"SKIP"}
+
+
+def read_log(path):
+    results = {}
+    try:
+        with open(path, encoding="utf-8") as log:
+            for line in log:
+                line = line.strip()
+                if line:
+                    entry = json.loads(line)
+                    results[entry["name"]] = entry["result"]
+    except OSError as exc:
+        print("cannot read %s: %s" % (path, exc), file=sys.stderr)
+    return results
+
+
+def main(paths):
+    passed = failed = skipped = 0
+    runs = [read_log(path) for path in paths]
+    for results in runs:
+        for result in results.values():
+            if result in PASSED:
+                passed += 1
+            elif result in SKIPPED:
+                skipped += 1
+            else:
+                failed += 1
+    names = [set(results) for results in runs]
+    for path, run_names in zip(paths[1:], names[1:]):
+        if run_names != names[0]:
+            differ = sorted(run_names ^ names[0])
+            print("%s ran different tests: %s" % (path, ", ".join(differ)), file=sys.stderr)
+            failed += 1
+    if not any(runs):
+        failed += 1
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
