@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tests of the emulator's AK/SK signature verifier against the official signing vectors.
 
-tests/data/sign-vectors.jsonl holds requests signed by the official Huawei
+tests/data/sign-vectors.jsonl contains requests signed by the official Huawei
 Cloud Python signer together with its canonical request, string to sign and
 signature. The verifier must rebuild all three from what a server sees, and
 reject the request after any one-byte change.
@@ -36,7 +36,7 @@ def algorithm_of(vector):
 
 
 def target_of(vector):
-    """Return the request target the server sees for a vector's URL: path plus raw query."""
+    """Return the request target that the server receives for a vector's URL: path plus raw query."""
     parts = urllib.parse.urlsplit(vector["url"])
     return parts.path + ("?" + parts.query if parts.query else "")
 

@@ -29,7 +29,7 @@ class Credential:
 
 
 class AuthPolicy:
-    """Which credential kinds a route accepts."""
+    """Credential kinds that one route accepts."""
 
     def __init__(self, signature=True, token=True, api_key=None):
         self.signature = signature

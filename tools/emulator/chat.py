@@ -1,4 +1,4 @@
-"""Deterministic chat answers and sentiment labels.
+"""Deterministic chat replies and sentiment labels.
 
 The same request always produces the same text, so tests can compare exact
 strings. Token counts come from a rough tokenizer: one token per CJK

@@ -1,6 +1,6 @@
 """Control endpoints under /_emulator/: statistics, reset, fault scripts, token revocation, clock.
 
-They need no authentication; the server answers them for loopback clients only.
+They need no authentication. The server serves them to loopback clients only.
 """
 
 import json
@@ -22,7 +22,7 @@ def _bad_request(message, request_id):
 
 
 def handle(state, method, path, body, request_id):
-    """Answer one control request and return a Response."""
+    """Handle one control request and return its Response."""
     endpoint = path[len("/_emulator/"):].rstrip("/")
     expected_method = {
         "health": "GET",
@@ -68,8 +68,8 @@ def handle(state, method, path, body, request_id):
         return json_response(200, {"offset_s": state.clock_offset_s})
 
     try:
-        route, answers = faults.parse_script(value)
+        route, scripted_responses = faults.parse_script(value)
     except faults.ScriptError as error:
         return _bad_request("invalid script: %s" % error, request_id)
-    pending = state.queue_script(route, answers)
-    return json_response(200, {"route": route, "queued": len(answers), "pending": pending})
+    pending = state.queue_script(route, scripted_responses)
+    return json_response(200, {"route": route, "queued": len(scripted_responses), "pending": pending})

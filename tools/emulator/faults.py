@@ -4,9 +4,10 @@ Each script entry is validated when it is queued, so a typo fails the
 control request instead of silently changing nothing. Entries come in three
 groups:
 
-* replacing answers: ``status`` (a verbatim response), ``raw`` (exact bytes
-  on the socket) and ``reset: before_response`` (close without answering);
-* modifiers of the normal answer: ``stall_ms``, ``stream_delay_ms``,
+* replacements of the response: ``status`` (a verbatim response), ``raw``
+  (exact bytes on the socket) and ``reset: before_response`` (close without
+  responding);
+* modifiers of the normal response: ``stall_ms``, ``stream_delay_ms``,
   ``stream_cut_after``, ``stream_error_after`` and ``reset: mid_body``;
 * ``rst: true`` with any entry that closes the connection sends a TCP RST
   (SO_LINGER 0) in place of the normal FIN.
@@ -29,15 +30,15 @@ _MODIFIER_KEYS = _COMMON_KEYS | {
     "stream_error_after",
 }
 
-# Headers that the emulator computes itself for a scripted status answer.
+# Headers that the emulator computes itself for a scripted status response.
 _COMPUTED_HEADERS = {"content-length", "transfer-encoding"}
 
 
 class ScriptError(ValueError):
-    """An invalid script entry; str() says which field is wrong."""
+    """An invalid script entry; str() names the invalid field."""
 
 
-class ScriptedAnswer:
+class ScriptedResponse:
     """A validated script entry."""
 
     def __init__(self, kind):
@@ -110,22 +111,22 @@ def _parse_status(entry, where):
     status = entry["status"]
     if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
         raise ScriptError("%s: 'status' must be an integer from 200 to 599 (use 'raw' for 1xx)" % where)
-    answer = ScriptedAnswer("status")
-    answer.status = status
-    answer.headers = [
+    scripted = ScriptedResponse("status")
+    scripted.status = status
+    scripted.headers = [
         (name, value) for name, value in _parse_headers(entry.get("headers"), where)
         if name.lower() not in _COMPUTED_HEADERS
     ]
     if "body" in entry and "body_b64" in entry:
         raise ScriptError("%s: give 'body' or 'body_b64', not both" % where)
     if "body_b64" in entry:
-        answer.body = _decode_b64(entry["body_b64"], where + ".body_b64")
+        scripted.body = _decode_b64(entry["body_b64"], where + ".body_b64")
     elif isinstance(entry.get("body"), str):
-        answer.body = entry["body"].encode("utf-8")
+        scripted.body = entry["body"].encode("utf-8")
     elif "body" in entry:
         raise ScriptError("%s: 'body' must be a string (sent verbatim)" % where)
-    answer.close = _boolean(entry, "close", where, False)
-    return answer
+    scripted.close = _boolean(entry, "close", where, False)
+    return scripted
 
 
 def _parse_raw(entry, where):
@@ -133,7 +134,7 @@ def _parse_raw(entry, where):
     chunks = entry["raw"]
     if not isinstance(chunks, list) or not chunks:
         raise ScriptError("%s: 'raw' must be a non-empty array of chunks" % where)
-    answer = ScriptedAnswer("raw")
+    scripted = ScriptedResponse("raw")
     for index, chunk in enumerate(chunks):
         chunk_where = "%s.raw[%d]" % (where, index)
         if not isinstance(chunk, dict):
@@ -148,9 +149,9 @@ def _parse_raw(entry, where):
         else:
             raise ScriptError("%s.data must be a string" % chunk_where)
         pause_ms = _non_negative_int(chunk, "pause_ms", chunk_where) if "pause_ms" in chunk else 0
-        answer.chunks.append((data, pause_ms))
-    answer.close = _boolean(entry, "close", where, True)
-    return answer
+        scripted.chunks.append((data, pause_ms))
+    scripted.close = _boolean(entry, "close", where, True)
+    return scripted
 
 
 def _parse_modifier(entry, where):
@@ -159,44 +160,44 @@ def _parse_modifier(entry, where):
     if reset == "before_response":
         if set(entry) - _COMMON_KEYS - {"reset"}:
             raise ScriptError("%s: 'reset: before_response' takes only 'stall_ms' and 'rst'" % where)
-        answer = ScriptedAnswer("reset_before_response")
-        answer.close = True
-        return answer
-    answer = ScriptedAnswer("modify")
+        scripted = ScriptedResponse("reset_before_response")
+        scripted.close = True
+        return scripted
+    scripted = ScriptedResponse("modify")
     if reset == "mid_body":
         if "after_bytes" not in entry:
             raise ScriptError("%s: 'reset: mid_body' needs 'after_bytes'" % where)
-        answer.cut_body_after = _non_negative_int(entry, "after_bytes", where)
+        scripted.cut_body_after = _non_negative_int(entry, "after_bytes", where)
     elif reset is not None:
         raise ScriptError("%s: 'reset' must be 'before_response' or 'mid_body', got %r" % (where, reset))
     elif "after_bytes" in entry:
         raise ScriptError("%s: 'after_bytes' needs 'reset: mid_body'" % where)
     for key in ("stream_delay_ms", "stream_cut_after", "stream_error_after"):
         if key in entry:
-            setattr(answer, key, _non_negative_int(entry, key, where))
+            setattr(scripted, key, _non_negative_int(entry, key, where))
     if len(entry) == 0:
         raise ScriptError("%s: empty entry; see tools/emulator/README.md for the entry kinds" % where)
-    return answer
+    return scripted
 
 
 def parse_entry(entry, where):
-    """Validate one script entry and return a ScriptedAnswer."""
+    """Validate one script entry and return a ScriptedResponse."""
     if not isinstance(entry, dict):
         raise ScriptError("%s must be an object" % where)
     if "status" in entry:
-        answer = _parse_status(entry, where)
+        scripted = _parse_status(entry, where)
     elif "raw" in entry:
-        answer = _parse_raw(entry, where)
+        scripted = _parse_raw(entry, where)
     else:
-        answer = _parse_modifier(entry, where)
+        scripted = _parse_modifier(entry, where)
     if "stall_ms" in entry:
-        answer.stall_ms = _non_negative_int(entry, "stall_ms", where)
-    answer.rst = _boolean(entry, "rst", where, False)
-    return answer
+        scripted.stall_ms = _non_negative_int(entry, "stall_ms", where)
+    scripted.rst = _boolean(entry, "rst", where, False)
+    return scripted
 
 
 def parse_script(value):
-    """Validate a POST /_emulator/script body and return (route, [ScriptedAnswer, ...])."""
+    """Validate a POST /_emulator/script body and return (route, [ScriptedResponse, ...])."""
     if not isinstance(value, dict):
         raise ScriptError("script body must be a JSON object with 'route' and 'responses'")
     _check_keys(value, {"route", "responses"}, "script")
@@ -206,5 +207,5 @@ def parse_script(value):
     responses = value.get("responses")
     if not isinstance(responses, list) or not responses:
         raise ScriptError("'responses' must be a non-empty array")
-    answers = [parse_entry(entry, "responses[%d]" % index) for index, entry in enumerate(responses)]
-    return route, answers
+    scripted_responses = [parse_entry(entry, "responses[%d]" % index) for index, entry in enumerate(responses)]
+    return route, scripted_responses

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Local emulator of the Huawei Cloud endpoints used by the hwai SDK.
 
-One loopback HTTP/1.1 server answers Pangu and OpenAI-compatible chat, NLP
+One loopback HTTP/1.1 server serves Pangu and OpenAI-compatible chat, NLP
 sentiment and IAM (token issue, project lookup). It checks AK/SK
 signatures, IAM tokens and API keys, and injects faults on request through
 the /_emulator/ control endpoints. Only the Python standard library is used.
@@ -36,7 +36,7 @@ def parse_project_mapping(text):
     region, separator, ids = text.partition("=")
     region = region.strip()
     if not separator or not region:
-        raise argparse.ArgumentTypeError("expected REGION=ID[,ID...], got %r" % text)
+        raise argparse.ArgumentTypeError("invalid --project value %r: expected REGION=ID[:NAME][,ID[:NAME]...]" % text)
     projects = []
     for item in ids.split(","):
         item = item.strip()
@@ -62,7 +62,7 @@ def loopback_host(text):
 def non_negative_int(text):
     value = int(text)
     if value < 0:
-        raise argparse.ArgumentTypeError("expected an integer >= 0, got %r" % text)
+        raise argparse.ArgumentTypeError("invalid value %r: expected an integer >= 0" % text)
     return value
 
 
@@ -75,6 +75,7 @@ def build_parser():
                         help="TCP port; 0 picks a free port")
     parser.add_argument("--host", type=loopback_host, default="127.0.0.1",
                         help="loopback address to bind")
+
     parser.add_argument("--ak", default=state.DEFAULT_ACCESS_KEY, help="accepted access key (AK)")
     parser.add_argument("--sk", default=state.DEFAULT_SECRET_KEY, help="secret key (SK) of --ak")
     parser.add_argument("--security-token", default=state.DEFAULT_SECURITY_TOKEN,
@@ -83,6 +84,7 @@ def build_parser():
                         help="project id that service paths must contain")
     parser.add_argument("--api-key", default=state.DEFAULT_API_KEY,
                         help="API key accepted as 'Authorization: Bearer KEY' on OpenAI-compatible chat")
+
     parser.add_argument("--pangu-api-key", nargs="?", const="", default=None, metavar="KEY",
                         help="also accept a Bearer API key on the Pangu chat routes: KEY, or --api-key "
                              "when given without a value; unset means Pangu accepts no API key")
@@ -90,6 +92,7 @@ def build_parser():
                         help="pause between streamed events, in milliseconds")
     parser.add_argument("--token-lifetime-s", type=non_negative_int, default=state.DEFAULT_TOKEN_LIFETIME_S,
                         help="lifetime of issued IAM tokens, in seconds")
+
     parser.add_argument("--iam-user", default=state.DEFAULT_IAM_USER, help="IAM user name for password auth")
     parser.add_argument("--iam-password", default=state.DEFAULT_IAM_PASSWORD, help="IAM user password")
     parser.add_argument("--iam-domain", default=state.DEFAULT_IAM_DOMAIN, help="IAM domain (account) name")
@@ -97,10 +100,11 @@ def build_parser():
                         metavar="REGION=ID[:NAME][,...]",
                         help="project ids returned by GET /v3/projects?name=REGION (repeatable); "
                              "'REGION=' returns none; unlisted regions return --project-id")
+
     parser.add_argument("--no-100-continue", action="store_true",
                         help="never send '100 Continue' to requests with 'Expect: 100-continue'")
     parser.add_argument("--quiet", action="store_true",
-                        help="log only warnings, errors and 5xx answers, not every request")
+                        help="log only warnings, errors and 5xx responses, not every request")
     return parser
 
 

@@ -26,7 +26,7 @@ class StreamResponse:
         self.status = 200
         self.events = events
         self.headers = list(headers or [])
-        # JSON text sent as the last event when a script asks for an error mid-stream.
+        # JSON text sent as the last event when a script requests an error mid-stream.
         self.error_event = error_event
 
 

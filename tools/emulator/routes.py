@@ -1,6 +1,6 @@
 """Routing of service requests and the chat and sentiment handlers.
 
-One server answers every emulated service; the route is chosen from the
+One server handles every emulated service, and the route is chosen from the
 percent-decoded path. IAM handlers live in iam.py.
 """
 
@@ -113,12 +113,12 @@ def method_not_allowed_response(request, route):
 def check_project_id_syntax(request, project_id):
     """Reject an empty or unfilled ``{project_id}`` path segment with HTTP 400."""
     if project_id == "" or "{" in project_id or "}" in project_id:
-        shown = project_id if project_id else "(empty)"
+        displayed_id = project_id if project_id else "(empty)"
         raise HttpError(
             huawei_error(
                 400,
                 BAD_PROJECT_CODE,
-                "Invalid project id in the request path: %s; set the project id of your region" % shown,
+                "Invalid project id in the request path: %s; set the project id of your region" % displayed_id,
                 request.request_id,
             ),
             log_detail="invalid project id segment %r" % project_id,
@@ -200,7 +200,7 @@ def _question_of(messages):
     return chat.message_text(messages[-1].get("content"))
 
 
-def _chat_answer(request, body, model):
+def _chat_response(request, body, model):
     """Build the chat.completion response, or a StreamResponse when ``stream`` is true."""
     messages = body["messages"]
     reply, finish_reason = chat.truncate_to_tokens(chat.build_reply(_question_of(messages)), body.get("max_tokens"))
@@ -263,7 +263,7 @@ def _chat_stream(completion_id, created, model, reply, finish_reason, usage, bod
 
 
 def handle_pangu_chat(request):
-    """Answer a Pangu v1 or v2 chat completion (AK/SK, X-Auth-Token, optional API key)."""
+    """Respond to a Pangu v1 or v2 chat completion (AK/SK, X-Auth-Token, optional API key)."""
     project_id = request.path_params["project_id"]
     check_project_id_syntax(request, project_id)
     config = request.state.config
@@ -277,11 +277,11 @@ def handle_pangu_chat(request):
     body = parse_json_object(request, fail)
     _validate_chat_body(body, fail)
     model = body.get("model") if isinstance(body.get("model"), str) else request.path_params["deployment_id"]
-    return _chat_answer(request, body, model)
+    return _chat_response(request, body, model)
 
 
 def handle_openai_chat(request):
-    """Answer an OpenAI-compatible chat completion (Bearer API key or AK/SK)."""
+    """Respond to an OpenAI-compatible chat completion (Bearer API key or AK/SK)."""
     auth.authenticate(request, auth.AuthPolicy(token=False, api_key=request.state.config.api_key))
 
     def fail(message):
@@ -292,14 +292,14 @@ def handle_openai_chat(request):
     if not isinstance(model, str) or not model:
         fail("'model' is required and must be a non-empty string")
     _validate_chat_body(body, fail)
-    return _chat_answer(request, body, model)
+    return _chat_response(request, body, model)
 
 
 # NLP
 
 
 def handle_sentiment(request):
-    """Answer an NLP sentiment analysis request."""
+    """Respond to an NLP sentiment analysis request."""
     project_id = request.path_params["project_id"]
     check_project_id_syntax(request, project_id)
     credential = auth.authenticate(request, auth.AuthPolicy())

@@ -221,7 +221,7 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
         return self.send_complete(response)
 
     def dispatch_service(self, target, path, query, body):
-        """Answer one service request; return (status for the log, route name)."""
+        """Respond to one service request and return (status for the log, route name)."""
         state = self.server.state
         self.counted_generation = state.count_service_connection(self.counted_generation)
 
@@ -333,7 +333,7 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
         return 200
 
     def send_scripted(self, script):
-        """Write a replacing script entry: a verbatim status answer, raw bytes, or a reset."""
+        """Send a scripted replacement response: a verbatim status response, raw bytes, or a reset."""
         if script.kind == "reset_before_response":
             self.drop_connection(script.rst)
             raise ConnectionDropped("reset before response")
@@ -345,7 +345,7 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
                     time.sleep(pause_ms / 1000)
             if script.close:
                 self.drop_connection(script.rst)
-                raise ConnectionDropped("raw answer of %d chunks, then close" % len(script.chunks))
+                raise ConnectionDropped("raw response of %d chunks, then close" % len(script.chunks))
             return "raw"
 
         if script.close:
