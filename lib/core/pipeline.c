@@ -102,50 +102,79 @@ static hwai_status build_target(
     return expand_path(client, call, full_path, err);
 }
 
-static hwai_status send_once(
-    hwai_client *client,
-    const hwai__call *call,
-    const hwai__url *base_url,
-    const char *path,
-    hwai__http_response *resp,
-    hwai_error **err)
+void hwai__prepared_cleanup(hwai__prepared *prep)
 {
-    hwai__headers headers = HWAI__HEADERS_INIT;
-    hwai__buf uri = HWAI__BUF_INIT;
-    hwai__buf url = HWAI__BUF_INIT;
-    hwai_status status = add_common_headers(client, call, &headers);
-    if (status != HWAI_OK) {
-        status = hwai__error_set(err, status, "out of memory building request headers");
-        goto done;
+    hwai__headers_cleanup(&prep->headers);
+    hwai__buf_cleanup(&prep->uri);
+    hwai__buf_cleanup(&prep->url);
+    hwai__buf_cleanup(&prep->path);
+    hwai__url_cleanup(&prep->base_url);
+}
+
+/* Builds the URL and headers and signs them. Called once per attempt, so every
+ * attempt carries a fresh signature and date. */
+static hwai_status authorize(
+    hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
+{
+    hwai__headers_clear(&prep->headers);
+    hwai__buf_clear(&prep->uri);
+    hwai__buf_clear(&prep->url);
+    if (add_common_headers(client, call, &prep->headers) != HWAI_OK) {
+        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory building request headers");
     }
     hwai__auth_request auth = {
-        call->method, path, call->query, base_url->authority, &headers, call->body,
-        call->body_len};
-    status = hwai__auth_apply(client->credentials, &auth, &uri, err);
+        call->method,       prep->path.data, call->query, prep->base_url.authority,
+        &prep->headers,     call->body,      call->body_len};
+    hwai_status status = hwai__auth_apply(client->credentials, &auth, &prep->uri, err);
     if (status != HWAI_OK) {
-        goto done;
+        return status;
     }
-    hwai__buf_printf(&url, "%s://%s%s", base_url->scheme, base_url->authority, uri.data);
-    if (url.oom) {
-        status = hwai__error_set(err, HWAI_E_NOMEM, "out of memory building the URL");
-        goto done;
+    hwai__buf_printf(
+        &prep->url, "%s://%s%s", prep->base_url.scheme, prep->base_url.authority,
+        prep->uri.data);
+    if (prep->url.oom) {
+        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory building the URL");
     }
-    hwai__http_request req = {
+    prep->request = (hwai__http_request){
         call->method,
-        url.data,
-        &headers,
+        prep->url.data,
+        &prep->headers,
         call->body,
         call->body_len,
         client->connect_timeout_ms,
         client->timeout_ms,
         client->max_response_bytes};
-    struct timespec start;
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    status = client->transport->ops->perform(client->transport, &req, resp, err);
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    long elapsed_ms =
-        (long)((end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000);
+    return HWAI_OK;
+}
+
+hwai_status hwai__pipeline_prepare(
+    hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
+{
+    memset(prep, 0, sizeof(*prep));
+    hwai_status status = build_target(client, call, &prep->base_url, &prep->path, err);
+    if (status == HWAI_OK) {
+        status = authorize(client, call, prep, err);
+    }
+    return status;
+}
+
+static long elapsed_ms_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)((now.tv_sec - start->tv_sec) * 1000 +
+                  (now.tv_nsec - start->tv_nsec) / 1000000);
+}
+
+void hwai__pipeline_log_result(
+    hwai_client *client,
+    const hwai__call *call,
+    const hwai__prepared *prep,
+    const hwai__http_response *resp,
+    hwai_status status,
+    long elapsed_ms,
+    hwai_error **err)
+{
     if (status == HWAI_OK) {
         const char *request_id = hwai__headers_get(&resp->headers, "X-Request-Id");
         hwai__log(
@@ -154,7 +183,7 @@ static hwai_status send_once(
             "%s %s %s -> HTTP %d in %ld ms (request id %s)",
             call->operation,
             call->method,
-            uri.data,
+            prep->uri.data,
             resp->status,
             elapsed_ms,
             request_id ? request_id : "none");
@@ -165,34 +194,36 @@ static hwai_status send_once(
             "%s %s %s failed after %ld ms: %s",
             call->operation,
             call->method,
-            uri.data,
+            prep->uri.data,
             elapsed_ms,
             err && *err ? hwai_error_message(*err) : hwai_status_str(status));
     }
-done:
-    hwai__headers_cleanup(&headers);
-    hwai__buf_cleanup(&uri);
-    hwai__buf_cleanup(&url);
+}
+
+static hwai_status send_once(
+    hwai_client *client,
+    const hwai__call *call,
+    hwai__prepared *prep,
+    hwai__http_response *resp,
+    hwai_error **err)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    hwai_status status =
+        client->transport->ops->perform(client->transport, &prep->request, resp, err);
+    hwai__pipeline_log_result(client, call, prep, resp, status, elapsed_ms_since(&start), err);
     return status;
 }
 
-hwai_status hwai__pipeline_send(
-    hwai_client *client, const hwai__call *call, hwai__http_response *resp, hwai_error **err)
+hwai_status hwai__pipeline_check_status(
+    const hwai__call *call, const hwai__http_response *resp, hwai_error **err)
 {
-    hwai__url base_url;
-    memset(&base_url, 0, sizeof(base_url));
-    hwai__buf path = HWAI__BUF_INIT;
-    hwai_status status = build_target(client, call, &base_url, &path, err);
-    if (status == HWAI_OK) {
-        status = send_once(client, call, &base_url, path.data, resp, err);
-        hwai__error_set_attempts(err, 1);
-    }
-    if (status == HWAI_OK && resp->status >= 300 && resp->status < 400) {
+    if (resp->status >= 300 && resp->status < 400) {
         /* A signed request is valid for one host and path only, and following a
          * redirect could hand credentials to another host, so redirects are
          * reported rather than followed. */
         const char *location = hwai__headers_get(&resp->headers, "Location");
-        status = hwai__error_set_http(
+        return hwai__error_set_http(
             err,
             HWAI_E_SERVICE,
             resp->status,
@@ -203,17 +234,30 @@ hwai_status hwai__pipeline_send(
             call->operation,
             resp->status,
             location ? location : "");
-        hwai__error_set_attempts(err, 1);
-    } else if (status == HWAI_OK && resp->status >= 400) {
-        status = hwai__error_from_response(resp, call->operation, err);
+    }
+    if (resp->status >= 400) {
+        return hwai__error_from_response(resp, call->operation, err);
+    }
+    return HWAI_OK;
+}
+
+hwai_status hwai__pipeline_send(
+    hwai_client *client, const hwai__call *call, hwai__http_response *resp, hwai_error **err)
+{
+    hwai__prepared prep;
+    hwai_status status = hwai__pipeline_prepare(client, call, &prep, err);
+    if (status == HWAI_OK) {
+        status = send_once(client, call, &prep, resp, err);
+        if (status == HWAI_OK) {
+            status = hwai__pipeline_check_status(call, resp, err);
+        }
         hwai__error_set_attempts(err, 1);
     }
-    hwai__url_cleanup(&base_url);
-    hwai__buf_cleanup(&path);
+    hwai__prepared_cleanup(&prep);
     return status;
 }
 
-static bool is_json_type(const char *content_type)
+bool hwai__content_type_is_json(const char *content_type)
 {
     /* "application/json", "application/json;charset=UTF-8", "application/problem+json". */
     size_t len = strcspn(content_type, ";");
@@ -237,7 +281,7 @@ hwai_status hwai__pipeline_json(
     }
     const char *request_id = hwai__headers_get(&resp->headers, "X-Request-Id");
     const char *content_type = hwai__headers_get(&resp->headers, "Content-Type");
-    if (content_type && !is_json_type(content_type)) {
+    if (content_type && !hwai__content_type_is_json(content_type)) {
         return hwai__error_set_http(
             err,
             HWAI_E_CONTENT_TYPE,

@@ -27,6 +27,38 @@ typedef struct hwai__call {
     bool error_code_in_success;
 } hwai__call;
 
+/* A request ready to go: URL, headers and signature for one attempt. */
+typedef struct hwai__prepared {
+    hwai__url base_url;
+    hwai__buf path;
+    hwai__headers headers;
+    hwai__buf uri;
+    hwai__buf url;
+    hwai__http_request request;
+} hwai__prepared;
+
+/* Resolves the endpoint, fills in the project id and signs; on failure nothing
+ * was sent. Free with hwai__prepared_cleanup, also after a failure. */
+hwai_status hwai__pipeline_prepare(
+    hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err);
+void hwai__prepared_cleanup(hwai__prepared *prep);
+
+/* Maps a 3xx (never followed) or >= 400 answer to an error; HWAI_OK otherwise. */
+hwai_status hwai__pipeline_check_status(
+    const hwai__call *call, const hwai__http_response *resp, hwai_error **err);
+
+void hwai__pipeline_log_result(
+    hwai_client *client,
+    const hwai__call *call,
+    const hwai__prepared *prep,
+    const hwai__http_response *resp,
+    hwai_status status,
+    long elapsed_ms,
+    hwai_error **err);
+
+/* True for application/json and other media types ending in "json". */
+bool hwai__content_type_is_json(const char *content_type);
+
 /* Sends the call and returns the final answer in resp. An HTTP status of 400 or
  * more returns HWAI_E_SERVICE with the service's code, message and request id. */
 hwai_status hwai__pipeline_send(
