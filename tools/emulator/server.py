@@ -67,6 +67,7 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
         # State generation in which this connection was last counted, or None.
         self.counted_generation = None
         self.request_id = None
+        self.route_name = None
 
     # http.server hooks
 
@@ -173,7 +174,7 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
         self.request_id = new_request_id()
         target = self.raw_target()
         path, query = signing.split_target(target)
-        route_name = "control" if path.startswith(CONTROL_PREFIX) else None
+        self.route_name = "control" if path.startswith(CONTROL_PREFIX) else None
         status = None
         try:
             try:
@@ -186,18 +187,18 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
                 )
                 return
 
-            if route_name == "control":
+            if self.route_name == "control":
                 status = self.dispatch_control(path, query, body)
                 return
 
-            status, route_name = self.dispatch_service(target, path, query, body)
+            status = self.dispatch_service(target, path, query, body)
         except ConnectionDropped as dropped:
             status = "dropped (%s)" % dropped
         except (BrokenPipeError, ConnectionResetError) as error:
             self.close_connection = True
             status = "client disconnected (%s)" % error.__class__.__name__
         finally:
-            self._log_request_line(path, status, route_name, started)
+            self._log_request_line(path, status, self.route_name, started)
 
     def _log_request_line(self, path, status, route_name, started):
         if self.server.quiet and not (isinstance(status, int) and status >= 500):
@@ -221,12 +222,13 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
         return self.send_complete(response)
 
     def dispatch_service(self, target, path, query, body):
-        """Respond to one service request and return (status for the log, route name)."""
+        """Respond to one service request and return the status for the log."""
         state = self.server.state
         self.counted_generation = state.count_service_connection(self.counted_generation)
 
         route = routes.match_route(path)
         route_name = route.name if route else ROUTE_UNKNOWN
+        self.route_name = route_name
         headers = signing.HeaderList(self.headers.items())
         state.count_request(
             route_name,
@@ -239,7 +241,7 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
         if script is not None and script.stall_ms:
             time.sleep(script.stall_ms / 1000)
         if script is not None and script.kind != "modify":
-            return self.send_scripted(script), route_name
+            return self.send_scripted(script)
 
         try:
             if route is None:
@@ -254,8 +256,8 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
             response = error.response
 
         if isinstance(response, StreamResponse):
-            return self.send_stream(response, script), route_name
-        return self.send_complete(response, script), route_name
+            return self.send_stream(response, script)
+        return self.send_complete(response, script)
 
     # Response writing
 
