@@ -219,6 +219,8 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
             response = huawei_error(403, "APIG.0302", "control endpoints accept loopback clients only", self.request_id)
         else:
             response = control.handle(self.server.state, self.command, path, body, self.request_id)
+        if response.status >= 400:
+            LOG.warning("%s %s rejected: %s", self.command, path, response.body.decode("utf-8", "replace"))
         return self.send_complete(response)
 
     def dispatch_service(self, target, path, query, body):

@@ -128,8 +128,8 @@ class HeaderList:
         self.pairs = [(str(name), str(value)) for name, value in pairs]
 
     def get_all(self, name):
-        wanted = name.lower()
-        return [value for key, value in self.pairs if key.lower() == wanted]
+        lowered_name = name.lower()
+        return [value for key, value in self.pairs if key.lower() == lowered_name]
 
     def get(self, name, default=None):
         values = self.get_all(name)
