@@ -25,7 +25,8 @@ typedef struct hwai__url {
 hwai_status hwai__url_parse(hwai__url *out, const char *url, hwai_error **err);
 void hwai__url_cleanup(hwai__url *url);
 
-/* True for "localhost", 127.0.0.0/8 and ::1. */
+/* True for "localhost" (any case, with or without a trailing dot), dotted-quad
+ * addresses in 127.0.0.0/8, ::1 and ::ffff:127.x.y.z, with or without brackets. */
 bool hwai__host_is_loopback(const char *host);
 
 /* Appends data percent-encoded: A-Z a-z 0-9 - . _ ~ stay literal, every other
