@@ -99,7 +99,8 @@ class EmulatorTestCase(unittest.TestCase):
         log = cls.emulator.log()
         if exit_code != 0:
             raise AssertionError("emulator exited with %r; log:\n%s" % (exit_code, log))
-        for secret in (SK, IAM_PASSWORD, SECURITY_TOKEN):
+        # "MIIhwai" starts every token the emulator issues.
+        for secret in (SK, IAM_PASSWORD, SECURITY_TOKEN, API_KEY, "MIIhwai"):
             if secret in log:
                 raise AssertionError("emulator log contains a secret: %r" % secret)
 
@@ -132,6 +133,18 @@ class StartupTest(EmulatorTestCase):
         self.emulator.request("GET", "/no/such/path")
         time.sleep(0.1)
         self.assertIn("GET /no/such/path 404", self.emulator.log())
+
+
+class QuietTest(EmulatorTestCase):
+    emulator_args = ("--quiet",)
+
+    def test_successful_request_not_logged(self):
+        self.emulator.signed("POST", PANGU_V1, CHAT_EN)
+        self.emulator.request("GET", "/no/such/path")
+        time.sleep(0.1)
+        log = self.emulator.log()
+        self.assertNotIn(PANGU_V1, log)
+        self.assertNotIn("/no/such/path", log)
 
 
 class ChatTest(EmulatorTestCase):
