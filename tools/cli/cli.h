@@ -1,0 +1,168 @@
+/*
+ * Declarations shared by the source files of the hwai command line tool.
+ * The tool uses the public API of libhwai only.
+ */
+#ifndef HWAI_CLI_H
+#define HWAI_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hwai/hwai.h>
+
+/* Exit statuses. The numbers are part of the command's interface. */
+enum {
+    CLI_EXIT_OK = 0,
+    /* A request failed, the service rejected it, or output could not be written. */
+    CLI_EXIT_FAILURE = 1,
+    /* Invalid usage or local input: bad option, missing argument, unreadable file. */
+    CLI_EXIT_USAGE = 2
+};
+
+typedef enum cli_output_format {
+    CLI_OUTPUT_TEXT = 0,
+    CLI_OUTPUT_JSON = 1
+} cli_output_format;
+
+/* Settings from the global options and the environment, shared by every command. */
+typedef struct cli_global {
+    const char *endpoint;
+    const char *region;
+    /* From --project-id, else HUAWEICLOUD_SDK_PROJECT_ID, else NULL. */
+    const char *project_id;
+    /* From --api-key, else HWAI_API_KEY, else NULL. */
+    const char *api_key;
+    const char *ca_file;
+    /* 0 leaves the library default. */
+    uint32_t timeout_ms;
+    uint32_t connect_timeout_ms;
+    int insecure_skip_tls_verify;
+    int verbose;
+    cli_output_format output;
+} cli_global;
+
+/* Argument parsing (cli_args.c) */
+
+/* One option a command accepts. `name` and `alias` are spelled as typed
+ * ("--header", "-H"), and single-dash names are one letter. */
+typedef struct cli_option {
+    const char *name;
+    const char *alias;
+    int takes_value;
+    int id;
+} cli_option;
+
+typedef enum cli_arg_kind {
+    CLI_ARG_END = 0,
+    CLI_ARG_OPTION = 1,
+    CLI_ARG_POSITIONAL = 2,
+    /* A usage error, whose message has been printed. */
+    CLI_ARG_INVALID = 3
+} cli_arg_kind;
+
+/* Iterator over the arguments of one command. */
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int next;
+    /* Set after "--", which makes every later argument positional. */
+    int options_ended;
+    /* Non-zero stops at the first positional argument without consuming it. */
+    int stop_at_positional;
+    /* Command name for the help hint of usage errors, or NULL for the global options. */
+    const char *command;
+    const cli_option *options;
+    size_t option_count;
+} cli_args;
+
+/* One parsed argument. `name` is the option's primary spelling. */
+typedef struct cli_arg {
+    int id;
+    const char *name;
+    const char *value;
+} cli_arg;
+
+void cli_args_init(
+    cli_args *args,
+    int argc,
+    char **argv,
+    const char *command,
+    const cli_option *options,
+    size_t option_count);
+cli_arg_kind cli_args_next(cli_args *args, cli_arg *out);
+
+/* Parse numbers strictly. The whole text must be a number within [min, max].
+ * They return CLI_EXIT_OK, or CLI_EXIT_USAGE after printing an error that
+ * names the option and the value. */
+int cli_parse_int32(
+    const char *command, const cli_arg *arg, int32_t min, int32_t max, int32_t *out);
+int cli_parse_uint32(
+    const char *command, const cli_arg *arg, uint32_t min, uint32_t max, uint32_t *out);
+int cli_parse_double(
+    const char *command,
+    const cli_arg *arg,
+    double min,
+    int min_inclusive,
+    double max,
+    double *out);
+
+/* Output and error reports (output.c) */
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
+#else
+#define CLI_PRINTF(fmt_index, first_arg)
+#endif
+
+/* Prints "hwai: <message>" and a help hint to stderr and returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* Prints "hwai: <failure>: <message> (HTTP <status>, <code>, request id <id>)" as
+ * one line to stderr, leaving out the unknown parts, and returns the exit status.
+ * `failure` names the operation, such as "chat failed". */
+int cli_report_failure(const char *failure, hwai_status status, const hwai_error *err);
+
+/* Prints "hwai: <message>" for a failure that has no hwai_error and returns
+ * CLI_EXIT_FAILURE. */
+int cli_fail(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* Writes bytes to stdout, NUL bytes included. */
+void cli_write(const void *data, size_t len);
+/* Writes a JSON text on one line, dropping the line breaks between its tokens. */
+void cli_write_json_line(const char *json, size_t len);
+/* Flushes stdout and returns CLI_EXIT_OK, or the exit status after reporting a
+ * write error. */
+int cli_finish_output(void);
+
+/* Input (input.c) */
+
+/* Bytes read from a file or stdin, NUL-terminated for convenience. */
+typedef struct cli_bytes {
+    char *data;
+    size_t len;
+} cli_bytes;
+
+/* Reads a whole file, or stdin when `path` is "-". Returns CLI_EXIT_OK, or an
+ * exit status after printing an error that names `content`, such as "the message". */
+int cli_read_input(const char *command, const char *content, const char *path, cli_bytes *out);
+void cli_bytes_free(cli_bytes *bytes);
+
+/* Credentials and client (client.c) */
+
+/* Makes AK/SK credentials from HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and
+ * HUAWEICLOUD_SDK_SECURITY_TOKEN, and returns an exit status. *out stays NULL
+ * when neither AK nor SK is set. */
+int cli_credentials_from_env(hwai_credentials **out, const char *command);
+
+/* Makes a client from the global settings. An API key wins over AK/SK.
+ * Returns an exit status. */
+int cli_client_new(hwai_client **out, const cli_global *global, const char *command);
+
+/* Commands. Like every function above that returns an exit status, they
+ * print their own error message before returning a non-zero one. */
+
+int cli_cmd_chat(const cli_global *global, int argc, char **argv);
+int cli_cmd_nlp(const cli_global *global, int argc, char **argv);
+int cli_cmd_sign(const cli_global *global, int argc, char **argv);
+
+#endif /* HWAI_CLI_H */
