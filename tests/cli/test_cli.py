@@ -1,0 +1,709 @@
+"""Integration tests of the hwai command line tool against the local emulator.
+
+Environment, as set by tests/cli/meson.build:
+  HWAI_CLI            path of the built hwai executable
+  HWAI_PYTHON         Python interpreter that runs the emulator
+  HWAI_EMULATOR       path of tools/emulator/hwai_emulator.py
+  HWAI_TEST_DATA_DIR  directory of sign-vectors.jsonl
+
+Secrets are passed through the environment and never appear in assertion
+messages, so a failing test cannot print them.
+"""
+
+import base64
+import json
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import unittest
+import urllib.request
+
+CLI = os.environ.get("HWAI_CLI", "")
+PYTHON = os.environ.get("HWAI_PYTHON", "python3")
+EMULATOR = os.environ.get("HWAI_EMULATOR", "")
+DATA_DIR = os.environ.get("HWAI_TEST_DATA_DIR", "")
+
+EMULATOR_AK = "HWAIEMULATORAK000001"
+EMULATOR_SK = "hwai-emulator-sk-0123456789abcdef"
+EMULATOR_PROJECT_ID = "0123456789abcdef0123456789abcdef"
+EMULATOR_API_KEY = "hwai-emulator-api-key"
+EMULATOR_SECURITY_TOKEN = "hwai-emulator-security-token"
+
+# Start of the emulator's reply to a question containing Chinese characters.
+CHINESE_REPLY_PREFIX = "你好！这是盘古大模型本地模拟器的回答："
+
+STARTUP_TIMEOUT_S = 15
+CLI_TIMEOUT_S = 30
+
+# Variables that would change how the CLI authenticates or routes requests.
+CLEARED_VARIABLES = (
+    "HUAWEICLOUD_SDK_AK",
+    "HUAWEICLOUD_SDK_SK",
+    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+    "HUAWEICLOUD_SDK_PROJECT_ID",
+    "HWAI_API_KEY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+)
+
+AKSK_ENV = {
+    "HUAWEICLOUD_SDK_AK": EMULATOR_AK,
+    "HUAWEICLOUD_SDK_SK": EMULATOR_SK,
+    "HUAWEICLOUD_SDK_PROJECT_ID": EMULATOR_PROJECT_ID,
+}
+
+
+def load_sign_vectors():
+    path = os.path.join(DATA_DIR, "sign-vectors.jsonl")
+    with open(path, encoding="utf-8") as file:
+        return [json.loads(line) for line in file if line.strip()]
+
+
+def vector_body(vector):
+    if "body_b64" in vector:
+        return base64.b64decode(vector["body_b64"])
+    return (vector.get("body") or "").encode("utf-8")
+
+
+def parse_signed_output(stdout):
+    """Split `hwai sign` output into the request line and a list of (name, value)."""
+    lines = stdout.decode("utf-8").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    headers = []
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.append((name, value.strip()))
+    return (lines[0] if lines else ""), headers
+
+
+class Emulator:
+    """The emulator as a child process on a free loopback port."""
+
+    def __init__(self):
+        self.stderr_file = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [PYTHON, EMULATOR, "--port", "0", "--quiet"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr_file,
+        )
+        self.base_url = self._read_base_url()
+        # Drain later output so that the emulator never blocks on a full pipe.
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def _read_base_url(self):
+        lines = []
+        reader = threading.Thread(target=lambda: lines.append(self.process.stdout.readline()))
+        reader.daemon = True
+        reader.start()
+        reader.join(STARTUP_TIMEOUT_S)
+        first_line = lines[0].decode("utf-8", "replace") if lines else ""
+        match = re.match(r"listening on (http://127\.0\.0\.1:\d+)", first_line)
+        if match is None:
+            self.stop()
+            raise RuntimeError("emulator did not start; first line: %r" % first_line)
+        return match.group(1)
+
+    def control(self, method, name, payload=None):
+        data = None if payload is None else json.dumps(payload).encode("utf-8")
+        request = urllib.request.Request(self.base_url + "/_emulator/" + name, data, method=method)
+        request.add_header("Content-Type", "application/json")
+        with self.opener.open(request, timeout=10) as response:
+            return json.loads(response.read().decode("utf-8"))
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.stderr_file.close()
+
+
+class CliTestCase(unittest.TestCase):
+    """Runs the CLI with a clean environment and checks every output for secrets."""
+
+    # Values that no output may contain. The security token and the API key are
+    # allowed where `hwai sign` prints the signed request.
+    secrets = (EMULATOR_SK, "hwTestSecretKey0123456789abcdefghijKLMNOP")
+
+    @classmethod
+    def setUpClass(cls):
+        if not CLI or not os.path.exists(CLI):
+            raise unittest.SkipTest("HWAI_CLI does not name the built hwai executable")
+
+    def run_cli(self, args, env=None, stdin=b"", extra_secrets=()):
+        environment = {
+            key: value for key, value in os.environ.items() if key not in CLEARED_VARIABLES
+        }
+        environment.update(env or {})
+        result = subprocess.run(
+            [CLI] + list(args),
+            input=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+            timeout=CLI_TIMEOUT_S,
+        )
+        # assertFalse keeps the secret itself out of the failure message.
+        for secret in self.secrets + tuple(extra_secrets):
+            self.assertFalse(secret.encode("utf-8") in result.stdout, "stdout contains a secret")
+            self.assertFalse(secret.encode("utf-8") in result.stderr, "stderr contains a secret")
+        return result
+
+    def stderr_lines(self, result):
+        return result.stderr.decode("utf-8", "replace").splitlines()
+
+    def assert_one_line_failure(self, result, prefix):
+        lines = self.stderr_lines(result)
+        self.assertEqual(result.returncode, 1, lines)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].startswith(prefix), lines)
+        return lines[0]
+
+    def assert_usage_error(self, result, *expected_parts):
+        lines = self.stderr_lines(result)
+        self.assertEqual(result.returncode, 2, lines)
+        self.assertEqual(result.stdout, b"")
+        self.assertGreaterEqual(len(lines), 1)
+        self.assertTrue(lines[0].startswith("hwai: "), lines)
+        for part in expected_parts:
+            self.assertIn(part, lines[0])
+
+
+class EmulatorTestCase(CliTestCase):
+    """Starts one emulator for the class and resets it before every test."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not EMULATOR or not os.path.exists(EMULATOR):
+            raise unittest.SkipTest("HWAI_EMULATOR does not name the emulator script")
+        cls.emulator = Emulator()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emulator.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.emulator.control("POST", "reset")
+
+    def run_service(self, args, env=None, stdin=b"", extra_secrets=()):
+        """Run a service command (global options first) against the emulator."""
+        return self.run_cli(
+            ["--endpoint", self.emulator.base_url] + list(args),
+            env=env,
+            stdin=stdin,
+            extra_secrets=extra_secrets,
+        )
+
+
+class ChatTest(EmulatorTestCase):
+    def test_pangu_path_prints_chinese_reply(self):
+        result = self.run_service(["chat", "--deployment", "dep-1", "你好，介绍一下你自己"], AKSK_ENV)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        reply = result.stdout.decode("utf-8")
+        self.assertTrue(reply.startswith(CHINESE_REPLY_PREFIX), reply)
+        self.assertIn("你好，介绍一下你自己", reply)
+        self.assertTrue(reply.endswith("。\n"), reply)
+        self.assertEqual(result.stderr, b"")
+
+    def test_pangu_v2_pool_path(self):
+        result = self.run_service(
+            ["chat", "--deployment", "dep-1", "--pool", "pool-1", "--model", "pangu-n1", "你好"],
+            AKSK_ENV,
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertTrue(result.stdout.decode("utf-8").startswith(CHINESE_REPLY_PREFIX))
+
+    def test_openai_path_with_api_key_option(self):
+        result = self.run_service(
+            ["--api-key", EMULATOR_API_KEY, "chat", "--model", "qwen", "hello there"],
+            {"HUAWEICLOUD_SDK_PROJECT_ID": EMULATOR_PROJECT_ID},
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        reply = result.stdout.decode("utf-8")
+        self.assertIn('you asked "hello there"', reply)
+        self.assertTrue(reply.endswith("SDK.\n"), reply)
+
+    def test_openai_path_with_api_key_env(self):
+        result = self.run_service(
+            ["chat", "--model", "qwen", "hello from env"], {"HWAI_API_KEY": EMULATOR_API_KEY}
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertIn('you asked "hello from env"', result.stdout.decode("utf-8"))
+
+    def test_api_key_wins_over_aksk(self):
+        env = dict(AKSK_ENV, HUAWEICLOUD_SDK_SK="not-the-secret-key")
+        env["HWAI_API_KEY"] = EMULATOR_API_KEY
+        result = self.run_service(["chat", "--model", "qwen", "hi"], env)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+
+    def test_output_json_is_raw_answer(self):
+        result = self.run_service(
+            ["--output", "json", "chat", "--deployment", "dep-1", "你好"], AKSK_ENV
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        text = result.stdout.decode("utf-8")
+        self.assertTrue(text.endswith("\n"))
+        self.assertEqual(text.count("\n"), 1, text)
+        response = json.loads(text)
+        self.assertEqual(response["choices"][0]["message"]["role"], "assistant")
+        content = response["choices"][0]["message"]["content"]
+        self.assertTrue(content.startswith(CHINESE_REPLY_PREFIX), content)
+
+    def test_message_from_stdin(self):
+        result = self.run_service(
+            ["chat", "--deployment", "dep-1", "-"], AKSK_ENV, stdin="来自标准输入的问题".encode("utf-8")
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertIn("来自标准输入的问题", result.stdout.decode("utf-8"))
+
+    def test_sampling_options_are_sent(self):
+        result = self.run_service(
+            [
+                "--output",
+                "json",
+                "chat",
+                "--deployment",
+                "dep-1",
+                "--system",
+                "You are terse.",
+                "--max-tokens",
+                "5",
+                "--temperature",
+                "0.5",
+                "--top-p",
+                "0.9",
+                "tell me a long story",
+            ],
+            AKSK_ENV,
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        response = json.loads(result.stdout)
+        self.assertEqual(response["choices"][0]["finish_reason"], "length")
+        self.assertEqual(response["usage"]["completion_tokens"], 5)
+
+    def test_wrong_sk_reports_apig_0301(self):
+        env = dict(AKSK_ENV, HUAWEICLOUD_SDK_SK="wrong-secret-key-0123456789")
+        result = self.run_service(["chat", "--deployment", "dep-1", "你好"], env)
+        line = self.assert_one_line_failure(result, "hwai: chat failed: ")
+        self.assertIn("HTTP 401", line)
+        self.assertIn("APIG.0301", line)
+        self.assertRegex(line, r"request id [0-9a-f]+\)$")
+        self.assertEqual(result.stdout, b"")
+
+    def test_wrong_api_key_reports_http_401(self):
+        result = self.run_service(
+            ["--api-key", "wrong-api-key", "chat", "--model", "qwen", "hi"],
+            extra_secrets=("wrong-api-key",),
+        )
+        line = self.assert_one_line_failure(result, "hwai: chat failed: ")
+        self.assertIn("HTTP 401", line)
+
+    def test_malformed_answer_exits_1(self):
+        self.emulator.control(
+            "POST",
+            "script",
+            {
+                "route": "chat",
+                "responses": [
+                    {
+                        "status": 200,
+                        "headers": {"Content-Type": "application/json"},
+                        "body": "{not json",
+                    }
+                ],
+            },
+        )
+        result = self.run_service(["chat", "--deployment", "dep-1", "你好"], AKSK_ENV)
+        line = self.assert_one_line_failure(result, "hwai: chat failed: ")
+        self.assertIn("JSON", line)
+        self.assertEqual(result.stdout, b"")
+
+    def test_missing_project_id_is_usage_error(self):
+        env = dict(AKSK_ENV)
+        del env["HUAWEICLOUD_SDK_PROJECT_ID"]
+        result = self.run_service(["chat", "--deployment", "dep-1", "你好"], env)
+        self.assertEqual(result.returncode, 2, self.stderr_lines(result))
+        self.assertEqual(len(self.stderr_lines(result)), 1)
+
+    def test_project_id_option_overrides_env(self):
+        env = dict(AKSK_ENV, HUAWEICLOUD_SDK_PROJECT_ID="ffffffffffffffffffffffffffffffff")
+        result = self.run_service(
+            ["--project-id", EMULATOR_PROJECT_ID, "chat", "--deployment", "dep-1", "你好"], env
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+
+    def test_verbose_logs_without_secrets(self):
+        env = dict(AKSK_ENV, HUAWEICLOUD_SDK_SECURITY_TOKEN=EMULATOR_SECURITY_TOKEN)
+        result = self.run_service(
+            ["-v", "chat", "--deployment", "dep-1", "你好"],
+            env,
+            extra_secrets=(EMULATOR_SECURITY_TOKEN,),
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertGreater(len(self.stderr_lines(result)), 0)
+        self.assertTrue(result.stdout.decode("utf-8").startswith(CHINESE_REPLY_PREFIX))
+
+    def test_timeout_options_are_accepted(self):
+        result = self.run_service(
+            ["--timeout-ms", "20000", "--connect-timeout-ms", "5000"]
+            + ["chat", "--model", "m", "hi"],
+            {"HWAI_API_KEY": EMULATOR_API_KEY},
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+
+
+class SentimentTest(EmulatorTestCase):
+    def test_text_output(self):
+        result = self.run_service(["nlp", "sentiment", "这家酒店很好，我很满意"], AKSK_ENV)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        lines = result.stdout.decode("utf-8").split("\n")
+        self.assertEqual(lines[0], "label: 1 (positive)")
+        self.assertRegex(lines[1], r"^confidence: 0\.\d{1,4}$")
+        self.assertEqual(lines[2:], [""])
+
+    def test_negative_label_in_english(self):
+        result = self.run_service(
+            ["nlp", "sentiment", "--lang", "en", "terrible and awful service"], AKSK_ENV
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertTrue(result.stdout.decode("utf-8").startswith("label: 0 (negative)\n"))
+
+    def test_confidence_is_printed_as_sent(self):
+        text = "the room was good and the staff were great"
+        json_result = self.run_service(["--output", "json", "nlp", "sentiment", text], AKSK_ENV)
+        text_result = self.run_service(["nlp", "sentiment", text], AKSK_ENV)
+        self.assertEqual(json_result.returncode, 0, self.stderr_lines(json_result))
+        self.assertEqual(text_result.returncode, 0, self.stderr_lines(text_result))
+        raw = json_result.stdout.decode("utf-8")
+        sent = re.search(r'"confidence"\s*:\s*([0-9.eE+-]+)', raw).group(1)
+        self.assertIn("confidence: %s\n" % sent, text_result.stdout.decode("utf-8"))
+
+    def test_json_output(self):
+        result = self.run_service(["--output", "json", "nlp", "sentiment", "今天很开心"], AKSK_ENV)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertEqual(result.stdout.count(b"\n"), 1)
+        response = json.loads(result.stdout)
+        self.assertEqual(response["result"]["label"], 1)
+
+    def test_wrong_sk_reports_apig_0301(self):
+        env = dict(AKSK_ENV, HUAWEICLOUD_SDK_SK="wrong-secret-key-0123456789")
+        result = self.run_service(["nlp", "sentiment", "很好"], env)
+        line = self.assert_one_line_failure(result, "hwai: sentiment analysis failed: ")
+        self.assertIn("HTTP 401", line)
+        self.assertIn("APIG.0301", line)
+
+
+class UsageTest(CliTestCase):
+    def test_no_command(self):
+        self.assert_usage_error(self.run_cli([]), "missing command")
+
+    def test_unknown_command(self):
+        self.assert_usage_error(self.run_cli(["translate"]), "translate")
+
+    def test_unknown_option(self):
+        self.assert_usage_error(self.run_cli(["--bogus", "chat"]), "--bogus")
+        self.assert_usage_error(self.run_cli(["chat", "--bogus", "hi"]), "--bogus")
+
+    def test_unknown_option_hides_its_value(self):
+        result = self.run_cli(["--apikey=do-not-echo-this", "chat"])
+        self.assert_usage_error(result, "--apikey")
+        self.assertNotIn(b"do-not-echo-this", result.stderr)
+
+    def test_usage_error_has_help_hint(self):
+        lines = self.stderr_lines(self.run_cli(["chat", "hi"]))
+        self.assertEqual(lines[1:], ["Try 'hwai chat --help'."])
+
+    def test_option_without_value(self):
+        self.assert_usage_error(self.run_cli(["--endpoint"]), "--endpoint", "requires a value")
+
+    def test_chat_needs_deployment_or_model(self):
+        self.assert_usage_error(self.run_cli(["chat", "hi"]), "--deployment", "--model")
+
+    def test_chat_needs_message(self):
+        self.assert_usage_error(self.run_cli(["chat", "--model", "m"]), "MESSAGE")
+
+    def test_chat_rejects_second_message(self):
+        self.assert_usage_error(self.run_cli(["chat", "--model", "m", "a", "b"]), "'b'")
+
+    def test_chat_rejects_empty_message(self):
+        self.assert_usage_error(self.run_cli(["chat", "--model", "m", ""]), "empty")
+
+    def test_pool_needs_deployment(self):
+        result = self.run_cli(["chat", "--model", "m", "--pool", "p", "hi"])
+        self.assert_usage_error(result, "--pool")
+
+    def test_bad_max_tokens(self):
+        for value in ("abc", "0", "-1", "1.5", "", " 5", "5 ", "0x10", "2147483648", "1e3"):
+            with self.subTest(value=value):
+                result = self.run_cli(["chat", "--model", "m", "--max-tokens", value, "hi"])
+                self.assert_usage_error(result, "--max-tokens", "'%s'" % value)
+
+    def test_bad_temperature(self):
+        for value in ("x", "nan", "inf", "-0.1", "1e999", "0.5x"):
+            with self.subTest(value=value):
+                result = self.run_cli(["chat", "--model", "m", "--temperature", value, "hi"])
+                self.assert_usage_error(result, "--temperature", "'%s'" % value)
+
+    def test_bad_top_p(self):
+        for value in ("0", "1.01", "-1"):
+            with self.subTest(value=value):
+                result = self.run_cli(["chat", "--model", "m", "--top-p=" + value, "hi"])
+                self.assert_usage_error(result, "--top-p", "'%s'" % value)
+
+    def test_bad_timeout(self):
+        for option in ("--timeout-ms", "--connect-timeout-ms"):
+            for value in ("0", "-5", "4294967296", "ten"):
+                with self.subTest(option=option, value=value):
+                    result = self.run_cli([option, value, "chat", "--model", "m", "hi"])
+                    self.assert_usage_error(result, option, "'%s'" % value)
+
+    def test_bad_output_format(self):
+        self.assert_usage_error(self.run_cli(["--output", "xml", "chat"]), "--output", "xml")
+
+    def test_bad_sentiment_lang(self):
+        self.assert_usage_error(self.run_cli(["nlp", "sentiment", "--lang", "fr", "x"]), "--lang")
+
+    def test_nlp_needs_subcommand(self):
+        self.assert_usage_error(self.run_cli(["nlp"]), "subcommand")
+        self.assert_usage_error(self.run_cli(["nlp", "segment", "x"]), "segment")
+
+    def test_help_and_version(self):
+        help_commands = (
+            ["--help"],
+            ["chat", "--help"],
+            ["nlp", "--help"],
+            ["nlp", "sentiment", "--help"],
+            ["sign", "-h"],
+        )
+        for args in help_commands:
+            with self.subTest(args=args):
+                result = self.run_cli(args)
+                self.assertEqual(result.returncode, 0)
+                self.assertTrue(result.stdout.startswith(b"Usage: hwai"), result.stdout)
+                self.assertEqual(result.stderr, b"")
+        result = self.run_cli(["--version"])
+        self.assertEqual(result.returncode, 0)
+        version = result.stdout.decode("utf-8")
+        self.assertRegex(version, r"^hwai \d+\.\d+\.\d+ \(libhwai \d+\.\d+\.\d+\)\n$")
+
+    def test_global_option_after_command_is_rejected(self):
+        self.assert_usage_error(
+            self.run_cli(["chat", "--endpoint", "http://127.0.0.1:1", "--model", "m", "hi"]),
+            "--endpoint",
+        )
+
+
+class SignTest(CliTestCase):
+    vectors = load_sign_vectors() if DATA_DIR else []
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not cls.vectors:
+            raise unittest.SkipTest("HWAI_TEST_DATA_DIR does not contain sign-vectors.jsonl")
+
+    def setUp(self):
+        self.temp_dir = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.temp_dir.cleanup()
+
+    def vector(self, name):
+        return next(vector for vector in self.vectors if vector["name"] == name)
+
+    def body_file(self, vector):
+        path = os.path.join(self.temp_dir.name, vector["name"] + ".body")
+        with open(path, "wb") as file:
+            file.write(vector_body(vector))
+        return path
+
+    def sign_args(self, vector, date_as_header=False):
+        """Build `hwai sign` arguments; the date goes through --date unless asked otherwise."""
+        args = ["sign", "--method", vector["method"], "--url", vector["url"]]
+        for name, value in vector["headers"].items():
+            if name == "X-Sdk-Date" and not date_as_header:
+                args += ["--date", value]
+            else:
+                args += ["-H", "%s: %s" % (name, value)]
+        return args + ["--data-file", self.body_file(vector)]
+
+    def sign_env(self, vector):
+        env = {"HUAWEICLOUD_SDK_AK": vector["ak"], "HUAWEICLOUD_SDK_SK": vector["sk"]}
+        if vector.get("security_token"):
+            env["HUAWEICLOUD_SDK_SECURITY_TOKEN"] = vector["security_token"]
+        return env
+
+    def assert_matches_vector(self, result, vector):
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        request_line, headers = parse_signed_output(result.stdout)
+        self.assertEqual(request_line, "%s %s" % (vector["method"], vector["request_uri"]))
+        authorization = [value for name, value in headers if name == "Authorization"]
+        self.assertEqual(authorization, [vector["authorization"]])
+        self.assertEqual(
+            {name.lower(): value for name, value in headers},
+            {name.lower(): value for name, value in vector["headers_after_signing"].items()},
+        )
+
+    def sha256_vectors(self):
+        return [v for v in self.vectors if "algorithm" not in v and v["error"] is None]
+
+    def test_vectors_with_date_option(self):
+        self.assertGreater(len(self.sha256_vectors()), 20)
+        for vector in self.sha256_vectors():
+            with self.subTest(vector=vector["name"]):
+                result = self.run_cli(self.sign_args(vector), self.sign_env(vector))
+                self.assert_matches_vector(result, vector)
+
+    def test_vectors_with_date_header(self):
+        for vector in self.sha256_vectors():
+            with self.subTest(vector=vector["name"]):
+                args = self.sign_args(vector, date_as_header=True)
+                result = self.run_cli(args, self.sign_env(vector))
+                self.assert_matches_vector(result, vector)
+
+    def test_error_vectors_fail(self):
+        error_vectors = [v for v in self.vectors if "algorithm" not in v and v["error"]]
+        self.assertGreater(len(error_vectors), 0)
+        for vector in error_vectors:
+            with self.subTest(vector=vector["name"]):
+                result = self.run_cli(self.sign_args(vector), self.sign_env(vector))
+                self.assertNotEqual(result.returncode, 0)
+                self.assertEqual(result.stdout, b"")
+                self.assertTrue(result.stderr.startswith(b"hwai: "), result.stderr)
+
+    def test_inline_data_matches_vector(self):
+        vector = self.vector("content_type_json_signed")
+        args = self.sign_args(vector)
+        args = args[: args.index("--data-file")] + ["--data", vector["body"]]
+        self.assert_matches_vector(self.run_cli(args, self.sign_env(vector)), vector)
+
+    def test_body_from_stdin(self):
+        vector = self.vector("binary_body_hashed")
+        args = self.sign_args(vector)
+        args[args.index("--data-file") + 1] = "-"
+        result = self.run_cli(args, self.sign_env(vector), stdin=vector_body(vector))
+        self.assert_matches_vector(result, vector)
+
+    def test_verbose_prints_canonical_request(self):
+        vector = self.vector("x_project_id")
+        result = self.run_cli(self.sign_args(vector) + ["--verbose"], self.sign_env(vector))
+        self.assert_matches_vector(result, vector)
+        stderr = result.stderr.decode("utf-8")
+        self.assertIn(vector["canonical_request"], stderr)
+        self.assertIn(vector["string_to_sign"], stderr)
+
+    def test_project_id_option_adds_header(self):
+        vector = self.vector("x_project_id")
+        args = self.sign_args(vector)
+        header_index = args.index("X-Project-Id: %s" % vector["headers"]["X-Project-Id"])
+        del args[header_index - 1 : header_index + 1]
+        args += ["--project-id", vector["headers"]["X-Project-Id"]]
+        self.assert_matches_vector(self.run_cli(args, self.sign_env(vector)), vector)
+
+    def test_global_project_id_adds_no_header(self):
+        vector = self.vector("get_no_query")
+        env = dict(self.sign_env(vector), HUAWEICLOUD_SDK_PROJECT_ID=EMULATOR_PROJECT_ID)
+        result = self.run_cli(["--project-id", EMULATOR_PROJECT_ID] + self.sign_args(vector), env)
+        self.assert_matches_vector(result, vector)
+
+    def test_security_token_is_signed(self):
+        vector = self.vector("get_no_query")
+        env = dict(self.sign_env(vector), HUAWEICLOUD_SDK_SECURITY_TOKEN="token-for-sign-test")
+        result = self.run_cli(self.sign_args(vector), env)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        _, headers = parse_signed_output(result.stdout)
+        self.assertIn(("X-Security-Token", "token-for-sign-test"), headers)
+        authorization = dict(headers)["Authorization"]
+        self.assertIn("x-security-token", authorization)
+
+    def test_date_twice_is_usage_error(self):
+        vector = self.vector("get_no_query")
+        args = self.sign_args(vector) + ["-H", "x-sdk-date: 20240315T081530Z"]
+        self.assert_usage_error(self.run_cli(args, self.sign_env(vector)), "--date")
+
+    def test_project_id_twice_is_usage_error(self):
+        vector = self.vector("x_project_id")
+        args = self.sign_args(vector) + ["--project-id", "abc"]
+        self.assert_usage_error(self.run_cli(args, self.sign_env(vector)), "--project-id")
+
+    def test_malformed_header_is_usage_error(self):
+        vector = self.vector("get_no_query")
+        for header in ("NoColon", ": value", "Bad Name: value", "X-Line: a\nb"):
+            with self.subTest(header=header):
+                args = self.sign_args(vector) + ["-H", header]
+                self.assert_usage_error(self.run_cli(args, self.sign_env(vector)), "header")
+
+    def test_header_value_is_trimmed(self):
+        vector = self.vector("header_uppercase_name")
+        args = self.sign_args(vector)
+        index = args.index("X-Custom-HEADER: Value")
+        args[index] = "X-Custom-HEADER:   Value \t"
+        self.assert_matches_vector(self.run_cli(args, self.sign_env(vector)), vector)
+
+    def test_data_and_data_file_conflict(self):
+        vector = self.vector("get_no_query")
+        args = self.sign_args(vector) + ["--data", "x"]
+        self.assert_usage_error(self.run_cli(args, self.sign_env(vector)), "--data")
+
+    def test_unreadable_data_file(self):
+        vector = self.vector("get_no_query")
+        missing = os.path.join(self.temp_dir.name, "missing.json")
+        args = ["sign", "--method", "GET", "--url", vector["url"], "--data-file", missing]
+        self.assert_usage_error(self.run_cli(args, self.sign_env(vector)), missing)
+
+    def test_missing_method_or_url(self):
+        vector = self.vector("get_no_query")
+        env = self.sign_env(vector)
+        self.assert_usage_error(self.run_cli(["sign", "--url", vector["url"]], env), "--method")
+        self.assert_usage_error(self.run_cli(["sign", "--method", "GET"], env), "--url")
+
+    def test_api_key_alone_is_usage_error(self):
+        vector = self.vector("get_no_query")
+        args = self.sign_args(vector)
+        self.assert_usage_error(self.run_cli(args, {"HWAI_API_KEY": "some-api-key"}), "API key")
+        self.assert_usage_error(self.run_cli(["--api-key", "some-api-key"] + args), "API key")
+
+    def test_missing_credentials_is_usage_error(self):
+        vector = self.vector("get_no_query")
+        self.assert_usage_error(self.run_cli(self.sign_args(vector)), "HUAWEICLOUD_SDK_AK")
+        only_ak = {"HUAWEICLOUD_SDK_AK": vector["ak"]}
+        result = self.run_cli(self.sign_args(vector), only_ak)
+        self.assert_usage_error(result, "HUAWEICLOUD_SDK_SK")
+
+    def test_current_date_added_without_date(self):
+        vector = self.vector("get_no_query")
+        args = ["sign", "--method", "GET", "--url", vector["url"]]
+        result = self.run_cli(args, self.sign_env(vector))
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        headers = dict(parse_signed_output(result.stdout)[1])
+        self.assertRegex(headers["X-Sdk-Date"], r"^\d{8}T\d{6}Z$")
+
+
+class SignNetworkTest(EmulatorTestCase):
+    def test_sign_opens_no_connection(self):
+        before = self.emulator.control("GET", "stats")["tcp_accepted"]
+        url = self.emulator.base_url + "/v1/%s/nlu/sentiment" % EMULATOR_PROJECT_ID
+        env = {"HUAWEICLOUD_SDK_AK": EMULATOR_AK, "HUAWEICLOUD_SDK_SK": EMULATOR_SK}
+        result = self.run_cli(["sign", "--method", "POST", "--url", url, "--data", "{}"], env)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        after = self.emulator.control("GET", "stats")["tcp_accepted"]
+        # The stats request itself is the one connection accepted in between.
+        self.assertEqual(after, before + 1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
