@@ -1,6 +1,6 @@
 /* Huawei Cloud AK/SK request signing. The canonical request follows the rules of
- * the official Huawei Cloud Python SDK's signer, which the vectors in
- * tests/data/sign-vectors.jsonl reproduce:
+ * the official Python SDK's signer (huaweicloudsdkcore/signer/signer.py in
+ * huaweicloud-sdk-python-v3), which tests/data/sign-vectors.jsonl records:
  *
  *   METHOD \n canonical URI \n canonical query \n canonical headers \n
  *   signed header list \n payload hash
@@ -683,7 +683,8 @@ static void signing_cleanup(signing *run)
 {
     hwai__buf_cleanup(&run->scope);
     hwai__buf_cleanup(&run->canonical_query);
-    hwai__buf_cleanup(&run->canonical_request);
+    /* The canonical request contains header values such as X-Security-Token. */
+    hwai__buf_cleanup_secret(&run->canonical_request);
     hwai__buf_cleanup(&run->signed_headers);
     hwai__buf_cleanup(&run->string_to_sign);
     hwai__zeroize(run->signature, sizeof(run->signature));
@@ -740,7 +741,7 @@ void hwai__sign_result_cleanup(hwai__sign_result *result)
     if (!result) {
         return;
     }
-    free(result->canonical_request);
+    hwai__secret_free(result->canonical_request);
     free(result->string_to_sign);
     free(result->signed_headers);
     hwai__secret_free(result->signature);

@@ -44,7 +44,8 @@ typedef struct hwai__sign_result {
  * header set, HWAI_E_INVALID_ARG for a NULL or malformed argument or a V11 scope
  * without service or region, HWAI_E_UNSUPPORTED for SM3 in a build without it. */
 hwai_status hwai__sign(const hwai__sign_params *params, hwai__sign_result *out, hwai_error **err);
-/* Frees every string of result, wiping the signature and Authorization value. */
+/* Frees every string of result, wiping the canonical request (it contains header
+ * values such as X-Security-Token), the signature and the Authorization value. */
 void hwai__sign_result_cleanup(hwai__sign_result *result);
 
 /* Derives the V11-HMAC-SHA256 signing key for the scope info (YYYYMMDD/region/service):
