@@ -22,8 +22,8 @@
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define PROJECT_ID "0123456789abcdef0123456789abcdef"
 
-/* Signature of GET /path?limit=1 with only X-Sdk-Date signed, from the Huawei Go
- * SDK's signer unit test and recomputed with Python's hmac and hashlib. */
+/* Signature of GET /path?limit=1 with only X-Sdk-Date signed, computed with
+ * Python's hmac and hashlib from the canonical request in test_query_as_pairs_signed. */
 #define LIMIT_SIGNATURE "5a2ce64c865e0e6046321c6f3d5a77ba8413eeaf355c3166c03d58d02ac79624"
 /* The signature the same request gets when the query is lost. */
 #define NO_QUERY_SIGNATURE "eb70b3a0caf6633a8b8e4317622d8a0f6819821ec84896ceb7739a57e2d9ed76"
@@ -441,7 +441,7 @@ static void test_date_valid_accepted(void **state)
     }
 }
 
-/* Without X-Sdk-Date the signer formats params->now in UTC; 1136214245 is
+/* Without X-Sdk-Date the signer formats params->now in UTC. 1136214245 is
  * 2006-01-02 15:04:05 UTC, so the query test's signature comes out again. */
 static void test_date_from_clock(void **state)
 {
@@ -536,9 +536,10 @@ static void test_api_key_not_signed(void **state)
 
 /* ---- payload hash ---- */
 
-/* Covers: a non-JSON Content-Type adds X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD,
- * which replaces the body hash and is signed; JSON and BSON (also with parameters)
- * hash the body; an empty body hashes as empty even with the header. */
+/* Covers: a Content-Type other than JSON or BSON adds the signed header
+ * X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD, which replaces the body hash. JSON and
+ * BSON, also with parameters, hash the body. An empty body hashes as empty even
+ * with the header. */
 static void test_unsigned_payload_rule(void **state)
 {
     (void)state;
@@ -609,8 +610,8 @@ static void test_sm3_content_header(void **state)
 
 /* ---- path ---- */
 
-/* Raw UTF-8 in the path and its percent-encoded form give the same canonical URI;
- * the wire URI keeps the path as given. */
+/* Raw UTF-8 in the path and its percent-encoded form give the same canonical URI.
+ * The wire URI keeps the path as given. */
 static void test_path_non_ascii(void **state)
 {
     (void)state;
@@ -696,7 +697,8 @@ static void test_url_without_path_rejected(void **state)
 
 /* ---- V11 ---- */
 
-/* Covers: the derived key and Credential scope, and a missing service or region. */
+/* Covers: the scope in Authorization and in the string to sign, and a missing
+ * service or region. */
 static void test_v11_scope(void **state)
 {
     (void)state;

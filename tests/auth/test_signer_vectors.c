@@ -1,6 +1,5 @@
 /* Runs every signing vector in $HWAI_TEST_DATA_DIR/sign-vectors.jsonl through the
- * public hwai_sign() and compares each intermediate value. The vectors were made
- * with the official Python signer of the Huawei Cloud SDK.
+ * public hwai_sign() and compares each intermediate value with the recorded one.
  *
  * Output: one line per vector ("PASS name", "FAIL name: ...", "SKIP name: reason"),
  * then "N passed, N failed, N skipped" as the last line. Secret material (SK,
@@ -216,7 +215,8 @@ static const char *vector_input_init(vector_input *input, const json_t *vector)
     const char *name;
     json_t *value;
     size_t count = 0;
-    json_object_foreach((json_t *)headers, name, value) {
+    json_object_foreach((json_t *)headers, name, value)
+    {
         input->headers[count].name = name;
         input->headers[count].value = json_string_value(value);
         count++;
@@ -284,7 +284,8 @@ static void compare_headers(comparison *cmp, const hwai_signed_request *req, con
     size_t index = 0;
     const char *name;
     json_t *value;
-    json_object_foreach((json_t *)expected, name, value) {
+    json_object_foreach((json_t *)expected, name, value)
+    {
         bool secret = strcmp(name, "Authorization") == 0;
         char field[128];
         snprintf(field, sizeof(field), "header %zu (%s)", index + 1, name);
@@ -312,7 +313,8 @@ static void compare_v11_key(comparison *cmp, const json_t *vector)
         return;
     }
     char info[256];
-    snprintf(info, sizeof(info), "%.8s/%s/%s", json_text(vector, "sdk_date"),
+    snprintf(
+        info, sizeof(info), "%.8s/%s/%s", json_text(vector, "sdk_date"),
         json_text(vector, "region_id"), json_text(vector, "derived_auth_service_name"));
     char key[HWAI__SHA256_HEX_LEN + 1] = "";
     hwai_status status =
@@ -322,25 +324,30 @@ static void compare_v11_key(comparison *cmp, const json_t *vector)
 }
 
 static bool run_success_vector(
-    const char *name, const json_t *vector, hwai_status status, const hwai_signed_request *req,
+    const char *name,
+    const json_t *vector,
+    hwai_status status,
+    const hwai_signed_request *req,
     const hwai_error *err)
 {
     if (status != HWAI_OK) {
-        printf("FAIL %s: hwai_sign returned %s: %s\n", name, hwai_status_str(status),
+        printf(
+            "FAIL %s: hwai_sign returned %s: %s\n", name, hwai_status_str(status),
             hwai_error_message(err));
         return false;
     }
     comparison cmp = {name, 0};
-    compare_text(&cmp, "canonical_request", json_text(vector, "canonical_request"),
-        req->canonical_request, false);
-    compare_text(&cmp, "string_to_sign", json_text(vector, "string_to_sign"), req->string_to_sign,
+    compare_text(
+        &cmp, "canonical_request", json_text(vector, "canonical_request"), req->canonical_request,
         false);
-    compare_text(&cmp, "signed_headers", json_text(vector, "signed_headers"), req->signed_headers,
-        false);
+    compare_text(
+        &cmp, "string_to_sign", json_text(vector, "string_to_sign"), req->string_to_sign, false);
+    compare_text(
+        &cmp, "signed_headers", json_text(vector, "signed_headers"), req->signed_headers, false);
     compare_text(&cmp, "uri", json_text(vector, "request_uri"), req->uri, false);
     compare_text(&cmp, "signature", json_text(vector, "signature"), req->signature, true);
-    compare_text(&cmp, "authorization", json_text(vector, "authorization"), req->authorization,
-        true);
+    compare_text(
+        &cmp, "authorization", json_text(vector, "authorization"), req->authorization, true);
     compare_headers(&cmp, req, vector);
     compare_v11_key(&cmp, vector);
     if (cmp.differences > 1) {
@@ -368,8 +375,8 @@ static const expected_error expected_errors[] = {
     {"IndexError", HWAI_E_INVALID_ARG, "path"},
 };
 
-static bool run_error_vector(
-    const char *name, const json_t *vector, hwai_status status, const hwai_error *err)
+static bool
+run_error_vector(const char *name, const json_t *vector, hwai_status status, const hwai_error *err)
 {
     const char *reference = json_text(vector, "error");
     const expected_error *expected = NULL;
@@ -389,7 +396,8 @@ static bool run_error_vector(
         return false;
     }
     if (status != expected->status) {
-        printf("FAIL %s: status %s, expected %s\n", name, hwai_status_str(status),
+        printf(
+            "FAIL %s: status %s, expected %s\n", name, hwai_status_str(status),
             hwai_status_str(expected->status));
         return false;
     }
@@ -499,7 +507,8 @@ static void test_signer_vectors_all(void **state)
 
     for (size_t i = 0; i < skips.count; i++) {
         if (!skips.items[i].found) {
-            printf("FAIL %s: listed in vectors-skipped.txt but not in sign-vectors.jsonl\n",
+            printf(
+                "FAIL %s: listed in vectors-skipped.txt but not in sign-vectors.jsonl\n",
                 skips.items[i].name);
             totals.failed++;
         }
