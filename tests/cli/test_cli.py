@@ -270,6 +270,15 @@ class ChatTest(EmulatorTestCase):
         self.assertEqual(result.returncode, 0, self.stderr_lines(result))
         self.assertIn("来自标准输入的问题", result.stdout.decode("utf-8"))
 
+    def test_reply_with_nul_byte_is_written_whole(self):
+        # The emulator quotes the question, so a NUL byte in it comes back in the reply.
+        result = self.run_service(
+            ["chat", "--deployment", "dep-1", "-"], AKSK_ENV, stdin=b"before\x00after"
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertIn(b'"before\x00after"', result.stdout)
+        self.assertTrue(result.stdout.endswith(b"SDK.\n"), result.stdout)
+
     def test_sampling_options_are_sent(self):
         result = self.run_service(
             [
