@@ -167,8 +167,8 @@ static hwai_status check_path(const char *path, hwai_error **err)
     }
     if (strpbrk(path, "?#")) {
         return hwai__error_set(
-            err, HWAI_E_SIGN, "request path '%s' contains '?' or '#'; pass the query as parameters",
-            path);
+            err, HWAI_E_SIGN,
+            "request path '%s' contains '?' or '#'; pass the query as parameters", path);
     }
     if (has_space_or_control(path)) {
         return hwai__error_set(
@@ -206,7 +206,8 @@ check_algorithm(const hwai__sign_params *params, const sign_algorithm **out, hwa
             "option -Dsm3=enabled and OpenSSL libcrypto installed",
             alg->name);
     }
-    if (alg->derives_key && (hwai__str_empty(params->service) || hwai__str_empty(params->region))) {
+    if (alg->derives_key &&
+        (hwai__str_empty(params->service) || hwai__str_empty(params->region))) {
         return hwai__error_set(
             err, HWAI_E_INVALID_ARG,
             "%s signing needs a service name and a region id; the %s is missing", alg->name,
@@ -321,7 +322,8 @@ static bool sdk_date_is_valid(const char *date)
     if (year < 1 || month < 1 || month > 12) {
         return false;
     }
-    return day >= 1 && day <= days_in_month(year, month) && hour < 24 && minute < 60 && second < 60;
+    return day >= 1 && day <= days_in_month(year, month) && hour < 24 && minute < 60 &&
+           second < 60;
 }
 
 /* Reads X-Sdk-Date (any case) into date, or adds it from params->now. */
@@ -654,7 +656,8 @@ static hwai_status fill_result(signing *run, hwai__sign_result *out)
         hwai__buf_printf(&authorization, "%s Access=%s, ", run->algorithm->name, params->ak);
     }
     hwai__buf_printf(
-        &authorization, "SignedHeaders=%s, Signature=%s", run->signed_headers.data, run->signature);
+        &authorization, "SignedHeaders=%s, Signature=%s", run->signed_headers.data,
+        run->signature);
 
     hwai__buf uri = HWAI__BUF_INIT;
     hwai__buf_append_str(&uri, params->path);

@@ -30,7 +30,8 @@
 /* The signature of GET https://example.huaweicloud.com/path?limit=1 through hwai_sign(),
  * which also signs host; computed with Python's hmac and hashlib from the
  * canonical request in test_query_in_url_public_api. */
-#define LIMIT_WITH_HOST_SIGNATURE "7eb88c06474c7197e670e0ae61651746453587eb5fad98074266578511cf3c01"
+#define LIMIT_WITH_HOST_SIGNATURE                                                                 \
+    "7eb88c06474c7197e670e0ae61651746453587eb5fad98074266578511cf3c01"
 
 /* One hwai__sign() call and everything it owns. */
 typedef struct sign_case {
@@ -116,8 +117,8 @@ static void test_query_as_pairs_signed(void **state)
     assert_string_equal(c.result.signature, LIMIT_SIGNATURE);
     assert_string_not_equal(c.result.signature, NO_QUERY_SIGNATURE);
     assert_string_equal(
-        c.result.authorization,
-        "SDK-HMAC-SHA256 Access=" TEST_AK ", SignedHeaders=x-sdk-date, Signature=" LIMIT_SIGNATURE);
+        c.result.authorization, "SDK-HMAC-SHA256 Access=" TEST_AK
+                                ", SignedHeaders=x-sdk-date, Signature=" LIMIT_SIGNATURE);
     assert_string_equal(hwai__headers_get(&c.headers, "Authorization"), c.result.authorization);
     assert_string_equal(c.result.uri, "/path?limit=1");
     sign_case_cleanup(&c);
@@ -598,7 +599,8 @@ static void test_sm3_content_header(void **state)
     hwai_status status = sign_case_run(&c);
     if (hwai__sm3_available()) {
         assert_int_equal(status, HWAI_OK);
-        assert_string_equal(hwai__headers_get(&c.headers, "X-Sdk-Content-Sm3"), "UNSIGNED-PAYLOAD");
+        assert_string_equal(
+            hwai__headers_get(&c.headers, "X-Sdk-Content-Sm3"), "UNSIGNED-PAYLOAD");
         assert_null(hwai__headers_get(&c.headers, "X-Sdk-Content-Sha256"));
         assert_true(strncmp(c.result.authorization, "SDK-HMAC-SM3 Access=", 20) == 0);
     } else {
@@ -739,7 +741,8 @@ static void test_sign_input_init_version(void **state)
     assert_int_equal(input.version, HWAI_SIGN_INPUT_VERSION);
     assert_null(input.url);
     assert_int_equal(hwai_sign_input_init(&input, 0), HWAI_E_INVALID_ARG);
-    assert_int_equal(hwai_sign_input_init(&input, HWAI_SIGN_INPUT_VERSION + 1), HWAI_E_INVALID_ARG);
+    assert_int_equal(
+        hwai_sign_input_init(&input, HWAI_SIGN_INPUT_VERSION + 1), HWAI_E_INVALID_ARG);
     assert_int_equal(hwai_sign_input_init(NULL, HWAI_SIGN_INPUT_VERSION), HWAI_E_INVALID_ARG);
 }
 

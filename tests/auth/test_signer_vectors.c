@@ -488,7 +488,8 @@ static void test_signer_vectors_all(void **state)
         json_t *vector = json_loads(line, 0, &json_error);
         const char *name = json_text(vector, "name");
         if (!name) {
-            printf("FAIL sign-vectors.jsonl line %u: not a JSON object with a name\n", line_number);
+            printf(
+                "FAIL sign-vectors.jsonl line %u: not a JSON object with a name\n", line_number);
             totals.failed++;
         } else if (should_skip(&skips, name)) {
             totals.skipped++;
