@@ -146,6 +146,156 @@ HWAI_API HWAI_NODISCARD hwai_status hwai_chat(
  */
 HWAI_API void hwai_chat_result_free(hwai_chat_result *result);
 
+/**
+ * @defgroup chat_stream Streamed chat
+ *
+ * A streamed chat delivers the answer piece by piece, as server-sent events,
+ * so the first words can be shown while the model still writes:
+ *
+ * @code
+ * hwai_chat_stream *stream = NULL;
+ * if (hwai_chat_stream_open(&stream, client, &req, &err) == HWAI_OK) {
+ *     const hwai_chat_chunk *chunk;
+ *     while (hwai_chat_stream_next(stream, &chunk, &err) == HWAI_OK && chunk) {
+ *         fwrite(chunk->content, 1, chunk->content_len, stdout);
+ *     }
+ *     const hwai_chat_stream_summary *summary = hwai_chat_stream_summary_get(stream);
+ *     ... summary->content holds the whole text, even after an error ...
+ *     hwai_chat_stream_free(stream);
+ * }
+ * @endcode
+ *
+ * Rules the stream follows:
+ * - the request is the same as for hwai_chat(), sent with `"stream": true`, and
+ *   on OpenAI-compatible paths with `"stream_options": {"include_usage": true}`;
+ * - `data: [DONE]` ends the stream. A stream that closes after a chunk with a
+ *   finish reason also ends normally, even without `[DONE]`;
+ * - a stream that closes before either is ::HWAI_E_STREAM_TRUNCATED, also when
+ *   the cut falls inside an event or a character; the text received so far
+ *   stays in the summary;
+ * - an event whose JSON holds an `error` object (OpenAI shape) or
+ *   `error_code`/`error_msg` (Huawei shape), or an `event: error`, is
+ *   ::HWAI_E_STREAM_ERROR carrying the service's code and message, even after
+ *   HTTP 200 and even when `[DONE]` follows;
+ * - an HTTP error before the stream starts is mapped as for hwai_chat();
+ * - comments (keep-alives such as `: ping`) and events of other types are
+ *   skipped;
+ * - hwai_chat_stream_next() returns as soon as one complete event is in; it never
+ *   waits for more bytes or for the end of the answer.
+ *
+ * Threads: a stream belongs to one thread at a time, except
+ * hwai_chat_stream_cancel(), which any thread may call until
+ * hwai_chat_stream_free().
+ * @{
+ */
+
+/** Opaque stream handle. */
+typedef struct hwai_chat_stream hwai_chat_stream;
+
+/** One piece of a streamed answer. Strings are borrowed from the stream and
+ * stay valid until the next hwai_chat_stream_next() or hwai_chat_stream_free(). */
+typedef struct hwai_chat_chunk {
+    /** Index of the choice this piece belongs to. */
+    uint32_t index;
+    /** Role, sent with the first piece only; NULL otherwise. */
+    const char *role;
+    /** New text, possibly empty; may contain NUL bytes: use @ref content_len. */
+    const char *content;
+    size_t content_len;
+    /** New reasoning text of reasoning models, or NULL. */
+    const char *reasoning_content;
+    size_t reasoning_content_len;
+    /** Set on the last piece of a choice ("stop", "length", ...); NULL before. */
+    const char *finish_reason;
+    /** Usage, on the piece that carries it (often a final piece with no text). */
+    hwai_chat_usage usage;
+    /** The event's data as received (one JSON object). */
+    const char *raw_json;
+    size_t raw_json_len;
+} hwai_chat_chunk;
+
+/** What a stream has delivered so far; see hwai_chat_stream_summary_get(). */
+typedef struct hwai_chat_stream_summary {
+    /** All text of choice 0 received so far, NUL-terminated; may contain NUL bytes. */
+    const char *content;
+    size_t content_len;
+    /** Finish reason of choice 0, or NULL when none arrived. */
+    const char *finish_reason;
+    /** Usage, when the service sent it. */
+    hwai_chat_usage usage;
+    /** Value of the answer's X-Request-Id header, or NULL. */
+    const char *request_id;
+    /** HTTP status of the answer, or 0 before headers arrived. */
+    int http_status;
+    /** Milliseconds from opening the stream to the first piece with text, or -1. */
+    int64_t first_chunk_ms;
+    /** Number of pieces delivered. */
+    uint64_t chunk_count;
+} hwai_chat_stream_summary;
+
+/**
+ * @brief Sends a streamed chat request and waits for the answer's headers.
+ *
+ * @param[out] out    receives the stream; free with hwai_chat_stream_free()
+ * @param[in]  client the client; it must outlive the stream
+ * @param[in]  req    the request, as for hwai_chat(); the caller keeps ownership
+ * @param[out] err    optional detailed error
+ * @retval HWAI_OK   the stream is open; read it with hwai_chat_stream_next()
+ * @return the statuses of hwai_chat() otherwise; no stream is returned then
+ */
+HWAI_API HWAI_NODISCARD hwai_status hwai_chat_stream_open(
+    hwai_chat_stream **out,
+    hwai_client *client,
+    const hwai_chat_request *req,
+    hwai_error **err);
+
+/**
+ * @brief Returns the next piece of the answer, waiting for it when needed.
+ *
+ * @param[in]  stream the stream
+ * @param[out] out    receives the piece, or NULL when the stream has ended normally
+ * @param[out] err    optional detailed error
+ * @retval HWAI_OK                        a piece in *out, or NULL at the end
+ * @retval HWAI_E_STREAM_TRUNCATED        the answer ended early
+ * @retval HWAI_E_STREAM_ERROR            the service reported an error in the stream
+ * @retval HWAI_E_STREAM_EVENT_TOO_LARGE  one event exceeded the event size limit
+ * @retval HWAI_E_BAD_RESPONSE            an event is not valid JSON
+ * @retval HWAI_E_CANCELLED               hwai_chat_stream_cancel() was called
+ * @return a transport status (for example ::HWAI_E_TIMEOUT) otherwise
+ *
+ * After an error or the end, further calls return the same result again.
+ */
+HWAI_API HWAI_NODISCARD hwai_status hwai_chat_stream_next(
+    hwai_chat_stream *stream, const hwai_chat_chunk **out, hwai_error **err);
+
+/**
+ * @brief Cancels the stream: a blocked or later hwai_chat_stream_next() returns
+ * ::HWAI_E_CANCELLED promptly (within about 100 ms) and the transfer is closed.
+ *
+ * Safe from any thread, and more than once, until hwai_chat_stream_free().
+ * Accepts NULL.
+ */
+HWAI_API void hwai_chat_stream_cancel(hwai_chat_stream *stream);
+
+/**
+ * @brief Returns what the stream has delivered so far, also after an error.
+ *
+ * The pointer is borrowed; it stays valid until hwai_chat_stream_free(), and its
+ * contents change with each hwai_chat_stream_next(). Returns NULL for NULL.
+ */
+HWAI_API const hwai_chat_stream_summary *hwai_chat_stream_summary_get(
+    const hwai_chat_stream *stream);
+
+/**
+ * @brief Closes the transfer, if still open, and frees the stream. Accepts NULL.
+ *
+ * Closing before the end is always safe. No other thread may use the stream,
+ * hwai_chat_stream_cancel() included, once this is called.
+ */
+HWAI_API void hwai_chat_stream_free(hwai_chat_stream *stream);
+
+/** @} */
+
 HWAI_END_DECL
 
 #endif /* HWAI_CHAT_H */

@@ -112,6 +112,17 @@ void hwai__error_set_attempts(hwai_error **err, unsigned int attempts)
     }
 }
 
+void hwai__error_set_response(hwai_error **err, int http_status, const char *request_id)
+{
+    if (!err || !*err) {
+        return;
+    }
+    (*err)->http_status = http_status;
+    if (request_id && !(*err)->request_id) {
+        (*err)->request_id = hwai__strdup(request_id);
+    }
+}
+
 hwai_status hwai_error_status(const hwai_error *err)
 {
     return err ? err->status : HWAI_OK;

@@ -36,4 +36,7 @@ void hwai__error_prefix(hwai_error **err, const char *context);
 
 void hwai__error_set_attempts(hwai_error **err, unsigned int attempts);
 
+/* Records the HTTP status and request id of the answer an error came from. */
+void hwai__error_set_response(hwai_error **err, int http_status, const char *request_id);
+
 #endif

@@ -296,7 +296,11 @@ hwai_status hwai__pipeline_json(
         resp->body.data ? resp->body.data : "", resp->body.len, HWAI__JSON_MAX_DEPTH, root_out,
         err);
     if (status != HWAI_OK) {
-        hwai__error_prefix(err, call->operation);
+        hwai__buf context = HWAI__BUF_INIT;
+        hwai__buf_printf(&context, "%s answer", call->operation);
+        hwai__error_prefix(err, context.data ? context.data : call->operation);
+        hwai__buf_cleanup(&context);
+        hwai__error_set_response(err, resp->status, request_id);
         return status;
     }
     if (call->error_code_in_success && !hwai__str_empty(hwai__json_str(*root_out, "error_code"))) {

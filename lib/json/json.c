@@ -40,7 +40,7 @@ hwai_status hwai__json_parse(
     *out = NULL;
     if (hwai__json_depth(data, len) > max_depth) {
         return hwai__error_set(
-            err, HWAI_E_JSON_DEPTH, "JSON answer nests deeper than %zu levels", max_depth);
+            err, HWAI_E_JSON_DEPTH, "JSON nests deeper than %zu levels", max_depth);
     }
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
@@ -48,7 +48,7 @@ hwai_status hwai__json_parse(
         return hwai__error_set(
             err,
             HWAI_E_BAD_RESPONSE,
-            "answer is not valid JSON: %s at line %d, column %d",
+            "not valid JSON: %s at line %d, column %d",
             jerr.text,
             jerr.line,
             jerr.column);

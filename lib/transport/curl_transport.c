@@ -54,6 +54,15 @@ static size_t on_header(char *data, size_t size, size_t count, void *user)
      * starts with a status line; keep only the headers after the last one. */
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         hwai__headers_clear(&xfer->resp->headers);
+        const char *space = memchr(data, ' ', len);
+        xfer->header_status = space ? (int)strtol(space + 1, NULL, 10) : 0;
+        return len;
+    }
+    if ((len == 2 && data[0] == '\r') || (len == 1 && data[0] == '\n')) {
+        if (xfer->header_status >= 200) {
+            xfer->resp->status = xfer->header_status;
+            xfer->headers_complete = true;
+        }
         return len;
     }
     const char *colon = memchr(data, ':', len);
@@ -336,7 +345,7 @@ static void curl_destroy(hwai__transport *transport)
     free(t);
 }
 
-static const hwai__transport_ops curl_ops = {curl_perform, curl_destroy};
+static const hwai__transport_ops curl_ops = {curl_perform, hwai__curl_stream_open, curl_destroy};
 
 hwai_status hwai__transport_curl_new(
     hwai__transport **out, const hwai__transport_config *config, hwai_error **err)

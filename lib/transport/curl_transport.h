@@ -12,6 +12,10 @@ typedef struct hwai__curl_transfer {
     hwai__http_response *resp;
     size_t max_response_bytes;
     size_t header_bytes;
+    /* Status of the answer whose headers are being read, and whether the blank
+     * line after the final (non-1xx) answer's headers has arrived. */
+    int header_status;
+    bool headers_complete;
     bool body_too_large;
     bool headers_too_large;
     /* When set, body bytes go to this callback instead of resp->body; it returns
@@ -23,6 +27,15 @@ typedef struct hwai__curl_transfer {
 } hwai__curl_transfer;
 
 typedef struct hwai__curl_transport hwai__curl_transport;
+
+hwai_status hwai__curl_stream_open(
+    hwai__transport *transport,
+    const hwai__http_request *req,
+    hwai__http_response *resp,
+    hwai__body_cb on_body,
+    void *user_data,
+    hwai__http_stream **out,
+    hwai_error **err);
 
 /* Takes an easy handle from the pool (or makes one) and sets it up for req. */
 hwai_status hwai__curl_transfer_begin(

@@ -45,6 +45,31 @@ typedef struct hwai__transport_config {
 
 typedef struct hwai__transport hwai__transport;
 
+/* Receives body bytes of a streamed answer as they arrive; returns false to
+ * abort the transfer. */
+typedef bool (*hwai__body_cb)(void *user_data, const char *data, size_t len);
+
+/* A transfer in progress, driven by its reader rather than by a blocking call. */
+typedef struct hwai__http_stream hwai__http_stream;
+
+typedef struct hwai__http_stream_ops {
+    /* Moves the transfer on, waiting at most wait_ms for the network. Body bytes
+     * reach the body callback from inside this call. When the transfer has
+     * ended, *done is set and the status is its result (HWAI_OK for a complete
+     * answer); later calls return the same status without setting err. */
+    hwai_status (*pump)(hwai__http_stream *stream, int wait_ms, bool *done, hwai_error **err);
+    /* Makes a pump that is waiting return at once. Safe from any thread. */
+    void (*wakeup)(hwai__http_stream *stream);
+    /* Aborts the transfer if needed and frees the stream. */
+    void (*close)(hwai__http_stream *stream);
+    /* Whether the final answer's status line and headers have all arrived. */
+    bool (*headers_complete)(const hwai__http_stream *stream);
+} hwai__http_stream_ops;
+
+struct hwai__http_stream {
+    const hwai__http_stream_ops *ops;
+};
+
 typedef struct hwai__transport_ops {
     /* Sends the request and fills resp; safe to call from several threads. A
      * non-OK status means no complete answer arrived. */
@@ -52,6 +77,16 @@ typedef struct hwai__transport_ops {
         hwai__transport *transport,
         const hwai__http_request *req,
         hwai__http_response *resp,
+        hwai_error **err);
+    /* Starts a transfer without waiting for it. resp receives the status and
+     * headers of the final answer; body bytes go to on_body. */
+    hwai_status (*stream_open)(
+        hwai__transport *transport,
+        const hwai__http_request *req,
+        hwai__http_response *resp,
+        hwai__body_cb on_body,
+        void *user_data,
+        hwai__http_stream **out,
         hwai_error **err);
     void (*destroy)(hwai__transport *transport);
 } hwai__transport_ops;

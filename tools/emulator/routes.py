@@ -10,8 +10,9 @@ import urllib.parse
 import auth
 import chat
 import iam
+import signing
 from responses import HttpError, StreamResponse, encode_json, huawei_error, json_response, model_error
-from state import ROUTE_CHAT, ROUTE_IAM_PROJECTS, ROUTE_IAM_TOKEN, ROUTE_SENTIMENT
+from state import ROUTE_CHAT, ROUTE_ECHO, ROUTE_IAM_PROJECTS, ROUTE_IAM_TOKEN, ROUTE_SENTIMENT
 
 PANGU_VALIDATION_CODE = "PANGU.3001"
 OPENAI_VALIDATION_CODE = "invalid_request_error"
@@ -80,6 +81,9 @@ def match_route(path):
     if len(segments) in (5, 6) and segments[1] == "v1" and segments[3:5] == ["nlu", "sentiment"]:
         if len(segments) == 5 or segments[5] == "domain":
             return Route(ROUTE_SENTIMENT, ("POST",), handle_sentiment, {"project_id": segments[2]})
+
+    if len(segments) >= 4 and segments[1] == "v1" and segments[3] == "hwai-echo":
+        return Route(ROUTE_ECHO, ("GET", "POST", "PUT", "DELETE"), handle_echo, {"project_id": segments[2]})
 
     if joined == "/v3/auth/tokens":
         return Route(ROUTE_IAM_TOKEN, ("POST",), iam.handle_issue_token)
@@ -296,6 +300,31 @@ def handle_openai_chat(request):
 
 
 # NLP
+
+
+def handle_echo(request):
+    """Echo an authenticated request back; an emulator-only route for SDK tests.
+
+    It checks authorization like every service route, then returns what it
+    received, so a test can send any path, query and method through the SDK and
+    see that the gateway would accept the signature.
+    """
+    project_id = request.path_params["project_id"]
+    check_project_id_syntax(request, project_id)
+    auth.authenticate(request, auth.AuthPolicy())
+    check_project_known(request, project_id)
+    return json_response(
+        200,
+        {
+            "method": request.method,
+            "path": urllib.parse.unquote(request.path),
+            "query": [
+                [key.decode("utf-8", "replace"), value.decode("utf-8", "replace")]
+                for key, value in signing.parse_query_pairs(request.query)
+            ],
+            "body_length": len(request.body),
+        },
+    )
 
 
 def handle_sentiment(request):
