@@ -87,14 +87,26 @@ hwai_status hwai_chat_stream_open(
     return HWAI_OK;
 }
 
-/* Ends the stream with a status that every later call returns again. */
+static hwai_error *copy_error(const hwai_error *src)
+{
+    hwai_error *copy = NULL;
+    hwai__error_set_http(
+        &copy, src->status, src->http_status, src->code, src->request_id, "%s",
+        hwai_error_message(src));
+    if (copy) {
+        copy->attempts = src->attempts;
+    }
+    return copy;
+}
+
+/* Ends the stream with a status that every later call returns again; the
+ * caller's error stays with the caller and the stream keeps a copy. */
 static hwai_status finish(hwai_chat_stream *s, hwai_status status, hwai_error **err)
 {
     s->finished = true;
     s->final_status = status;
     if (err && *err && status != HWAI_OK) {
-        s->final_error = *err;
-        *err = NULL;
+        s->final_error = copy_error(*err);
     }
     return status;
 }
@@ -103,15 +115,7 @@ static hwai_status repeat_final(hwai_chat_stream *s, hwai_error **err)
 {
     if (err && s->final_error) {
         hwai_error_free(*err);
-        *err = NULL;
-        hwai_error *copy = NULL;
-        hwai__error_set_http(
-            &copy, s->final_error->status, s->final_error->http_status, s->final_error->code,
-            s->final_error->request_id, "%s", hwai_error_message(s->final_error));
-        if (copy) {
-            copy->attempts = s->final_error->attempts;
-        }
-        *err = copy;
+        *err = copy_error(s->final_error);
     }
     return s->final_status;
 }
