@@ -30,13 +30,17 @@ typedef enum hwai_credentials_kind {
  * @brief Makes AK/SK credentials.
  *
  * @param[out] out            receives the new credentials; free with hwai_credentials_free()
- * @param[in]  ak             access key id; non-empty
+ * @param[in]  ak             access key id; non-empty printable ASCII without spaces,
+ *                            because it is sent in the Authorization header
  * @param[in]  sk             secret access key; non-empty
- * @param[in]  security_token security token of temporary credentials, or NULL;
- *                            sent as the signed `X-Security-Token` header
+ * @param[in]  security_token security token of temporary credentials, or NULL (an
+ *                            empty string counts as NULL); printable ASCII without
+ *                            spaces; sent as the signed `X-Security-Token` header
  * @param[out] err            optional detailed error
  * @retval HWAI_OK             success
- * @retval HWAI_E_INVALID_ARG  @p out is NULL, or @p ak or @p sk is NULL or empty
+ * @retval HWAI_E_INVALID_ARG  @p out is NULL, @p ak or @p sk is NULL or empty, or
+ *                             @p ak or @p security_token has a character that cannot
+ *                             be sent in a header
  * @retval HWAI_E_NOMEM        out of memory
  */
 HWAI_API HWAI_NODISCARD hwai_status hwai_credentials_new_aksk(
