@@ -230,6 +230,9 @@ hwai_status hwai__curl_transfer_begin(
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* The cache in the share handle is bounded by each handle's CURLOPT_MAXCONNECTS,
+     * 5 by default, so more than 5 threads would close and reopen connections. */
+    curl_easy_setopt(easy, CURLOPT_MAXCONNECTS, (long)EASY_POOL_MAX);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, xfer->header_list);
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, xfer);
