@@ -63,11 +63,16 @@ typedef struct hwai_chat_request {
     double frequency_penalty;
     /** End-user identifier sent as `user`, or NULL. */
     const char *user;
+    /** Deadline of this call in milliseconds, every attempt and delay included;
+     * 0 means the client's call_timeout_ms. For a stream it bounds opening only. */
+    uint32_t deadline_ms;
+    /** Cancellation token, or NULL; see retry.h. */
+    hwai_cancel_token *cancel;
 } hwai_chat_request;
 
 #define HWAI_CHAT_REQUEST_INIT \
     {HWAI_CHAT_REQUEST_VERSION, NULL, NULL, NULL, NULL, 0, HWAI_UNSET, HWAI_UNSET, 0, \
-     HWAI_UNSET, HWAI_UNSET, NULL}
+     HWAI_UNSET, HWAI_UNSET, NULL, 0, NULL}
 
 /**
  * @brief Initialises @p req to an empty request of the given struct version.

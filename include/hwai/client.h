@@ -12,6 +12,8 @@
 #include "hwai/common.h"
 #include "hwai/credentials.h"
 #include "hwai/error.h"
+#include "hwai/retry.h"
+#include "hwai/sign.h"
 
 HWAI_BEGIN_DECL
 
@@ -33,12 +35,61 @@ typedef enum hwai_log_level {
  */
 typedef void (*hwai_log_cb)(hwai_log_level level, const char *message, void *user_data);
 
+/** The services a client talks to. Values are pinned. */
+typedef enum hwai_service {
+    /** Natural language processing, host `nlp-ext.<region>`. */
+    HWAI_SERVICE_NLP = 1,
+    /** Pangu large models, host `pangu.<region>`. */
+    HWAI_SERVICE_PANGU = 2,
+    /** OpenAI-compatible gateway; by default ModelArts MaaS. */
+    HWAI_SERVICE_MAAS = 3,
+    /** Image recognition, host `image.<region>`. */
+    HWAI_SERVICE_IMAGE = 4,
+    /** Optical character recognition, host `ocr.<region>`. */
+    HWAI_SERVICE_OCR = 5,
+    /** Content moderation, host `moderation.<region>`. */
+    HWAI_SERVICE_MODERATION = 6,
+    /** ModelArts, host `modelarts.<region>`. */
+    HWAI_SERVICE_MODELARTS = 7,
+    /** Identity and Access Management, host `iam.<region>`. */
+    HWAI_SERVICE_IAM = 8
+} hwai_service;
+
+/**
+ * Settings for one service that differ from the client's defaults. Fields left
+ * NULL or 0 fall back to the client's settings.
+ */
+typedef struct hwai_service_config {
+    hwai_service service;
+    /** Region of this service, such as "cn-southwest-2" for Pangu. */
+    const char *region;
+    /** Base URL of this service, overriding the region table. */
+    const char *endpoint;
+    /** Project id for this service's requests. */
+    const char *project_id;
+    /** Signing algorithm for this service; 0 means the client's. */
+    hwai_sign_algorithm signing_algorithm;
+    /** Service name in the V11-HMAC-SHA256 scope; NULL means the name the
+     * region table gives, such as "nlp". */
+    const char *signing_service_name;
+} hwai_service_config;
+
+/** The project id to use in one region. */
+typedef struct hwai_region_project {
+    const char *region;
+    const char *project_id;
+} hwai_region_project;
+
 /** Default connect timeout: 10 seconds. */
 #define HWAI_DEFAULT_CONNECT_TIMEOUT_MS 10000u
 /** Default total timeout of one HTTP exchange: 120 seconds. */
 #define HWAI_DEFAULT_TIMEOUT_MS 120000u
 /** Default maximum response body: 64 MiB. */
 #define HWAI_DEFAULT_MAX_RESPONSE_BYTES (64u * 1024u * 1024u)
+/** Default deadline of one call, every attempt and delay included: 5 minutes. */
+#define HWAI_DEFAULT_CALL_TIMEOUT_MS 300000u
+/** Default idle timeout of a stream (no bytes received): 60 seconds. */
+#define HWAI_DEFAULT_STREAM_IDLE_TIMEOUT_MS 60000u
 
 #define HWAI_CLIENT_OPTIONS_VERSION 1
 
@@ -91,11 +142,45 @@ typedef struct hwai_client_options {
     void *log_user_data;
     /** Most verbose level passed to @ref log_cb; 0 means ::HWAI_LOG_WARN. */
     hwai_log_level log_level;
+    /** IAM endpoint for tokens and project lookup; NULL means
+     * `HUAWEICLOUD_SDK_IAM_ENDPOINT`, else https://iam.<region>.myhuaweicloud.com. */
+    const char *iam_endpoint;
+    /** Signing algorithm for AK/SK credentials; 0 means SDK-HMAC-SHA256. */
+    hwai_sign_algorithm signing_algorithm;
+    /** Per-service regions, endpoints, project ids and signing; may be NULL. */
+    const hwai_service_config *services;
+    /** Number of entries in @ref services. */
+    size_t service_count;
+    /** Project ids by region; a region not listed (and not given a project id
+     * otherwise) has its project id looked up through IAM on first use. */
+    const hwai_region_project *region_projects;
+    /** Number of entries in @ref region_projects. */
+    size_t region_project_count;
+    /** PEM client certificate for mutual TLS, or NULL. */
+    const char *client_cert_file;
+    /** PEM private key of @ref client_cert_file, or NULL. */
+    const char *client_key_file;
+    /** Proxy URL such as "http://proxy.example:3128", or NULL for none. Proxy
+     * variables in the environment are never used. */
+    const char *proxy_url;
+    /** Proxy user name, or NULL. */
+    const char *proxy_username;
+    /** Proxy password, or NULL; copied into wiped memory. */
+    const char *proxy_password;
+    /** Retry policy, or NULL for the defaults in retry.h. */
+    const hwai_retry_policy *retry;
+    /** Deadline of one call in milliseconds, every attempt and backoff delay
+     * included; 0 means ::HWAI_DEFAULT_CALL_TIMEOUT_MS. */
+    uint32_t call_timeout_ms;
+    /** A stream fails with ::HWAI_E_TIMEOUT when no byte arrives for this many
+     * milliseconds; 0 means ::HWAI_DEFAULT_STREAM_IDLE_TIMEOUT_MS. */
+    uint32_t stream_idle_timeout_ms;
 } hwai_client_options;
 
 #define HWAI_CLIENT_OPTIONS_INIT \
     {HWAI_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0, NULL, NULL, 0, \
-     0, NULL, NULL, (hwai_log_level)0}
+     0, NULL, NULL, (hwai_log_level)0, NULL, (hwai_sign_algorithm)0, NULL, 0, NULL, 0, NULL, \
+     NULL, NULL, NULL, NULL, NULL, 0, 0}
 
 /**
  * @brief Initialises @p opts to the defaults for the given struct version.
@@ -125,6 +210,43 @@ hwai_client_options_init(hwai_client_options *opts, unsigned int version);
  */
 HWAI_API HWAI_NODISCARD hwai_status
 hwai_client_new(hwai_client **out, const hwai_client_options *opts, hwai_error **err);
+
+/** What a client would authenticate with; see hwai_client_auth_info(). */
+typedef struct hwai_auth_info {
+    hwai_credentials_kind kind;
+    /** Where the credentials came from, as hwai_credentials_source() says. */
+    const char *source;
+    /** Access key id (not secret), or NULL. */
+    const char *access_key_id;
+    /** Region of the service asked about, or NULL. */
+    const char *region;
+    /** Project id the service's calls would use, or NULL when none applies. */
+    const char *project_id;
+    /** Expiry of the IAM token in use, in seconds since 1970 (UTC), or 0. */
+    int64_t token_expires_at;
+    /** Signing algorithm for AK/SK credentials, or 0. */
+    hwai_sign_algorithm signing_algorithm;
+} hwai_auth_info;
+
+/**
+ * @brief Resolves what calls to @p service would authenticate with: looks up the
+ * project id and fetches an IAM token when the configuration needs them, so
+ * setup problems show up here rather than in the first real call.
+ *
+ * @param[out] out     receives the information; free with hwai_auth_info_free()
+ * @param[in]  client  the client
+ * @param[in]  service the service to ask about
+ * @param[out] err     optional detailed error
+ * @retval HWAI_OK success
+ * @return the statuses of a failed project lookup or token request otherwise
+ */
+HWAI_API HWAI_NODISCARD hwai_status hwai_client_auth_info(
+    hwai_auth_info **out, hwai_client *client, hwai_service service, hwai_error **err);
+
+/**
+ * @brief Frees what hwai_client_auth_info() returned. Accepts NULL.
+ */
+HWAI_API void hwai_auth_info_free(hwai_auth_info *info);
 
 /**
  * @brief Frees a client and closes its connections. Accepts NULL.

@@ -11,6 +11,7 @@
 #include "hwai/credentials.h"
 #include "hwai/error.h"
 #include "hwai/nlp.h"
+#include "hwai/retry.h"
 #include "hwai/sign.h"
 #include "hwai/version.h"
 

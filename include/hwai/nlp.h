@@ -21,9 +21,14 @@ typedef struct hwai_sentiment_request {
     const char *content;
     /** Language code, "zh" or "en"; NULL lets the service use its default. */
     const char *lang;
+    /** Deadline of this call in milliseconds, every attempt and delay included;
+     * 0 means the client's call_timeout_ms. */
+    uint32_t deadline_ms;
+    /** Cancellation token, or NULL; see retry.h. */
+    hwai_cancel_token *cancel;
 } hwai_sentiment_request;
 
-#define HWAI_SENTIMENT_REQUEST_INIT {HWAI_SENTIMENT_REQUEST_VERSION, NULL, NULL}
+#define HWAI_SENTIMENT_REQUEST_INIT {HWAI_SENTIMENT_REQUEST_VERSION, NULL, NULL, 0, NULL}
 
 /**
  * @brief Initialises @p req to an empty request of the given struct version.
