@@ -16,7 +16,9 @@ enum {
     /* A request failed, the service rejected it, or output could not be written. */
     CLI_EXIT_FAILURE = 1,
     /* Invalid usage or local input: bad option, missing argument, unreadable file. */
-    CLI_EXIT_USAGE = 2
+    CLI_EXIT_USAGE = 2,
+    /* Stopped by Ctrl-C (SIGINT), by the shell convention of 128 + signal number. */
+    CLI_EXIT_INTERRUPTED = 130
 };
 
 typedef enum cli_output_format {
@@ -126,6 +128,10 @@ int cli_report_failure(const char *failure, hwai_status status, const hwai_error
  * CLI_EXIT_FAILURE. */
 int cli_fail(const char *fmt, ...) CLI_PRINTF(1, 2);
 
+/* Prints "hwai: <message>" as one line to stderr, for information that is not
+ * a failure, such as the summary that -v adds. */
+void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2);
+
 /* Writes bytes to stdout, NUL bytes included. */
 void cli_write(const void *data, size_t len);
 /* Writes a JSON text on one line, dropping the line breaks between its tokens. */
@@ -157,6 +163,26 @@ int cli_credentials_from_env(hwai_credentials **out, const char *command);
 /* Makes a client from the global settings. An API key wins over AK/SK.
  * Returns an exit status. */
 int cli_client_new(hwai_client **out, const cli_global *global, const char *command);
+
+/* Ctrl-C handling (interrupt.c) */
+
+/* Makes the first SIGINT run cancel(arg) on a watcher thread instead of ending
+ * the process, and a second SIGINT end it as usual. Only one watch may be
+ * active. Returns 0, or -1 when SIGINT is ignored (as in background jobs of
+ * some shells) or the watch could not be set up. SIGINT then keeps its
+ * previous action. */
+int cli_interrupt_start(void (*cancel)(void *arg), void *arg);
+/* Restores the previous SIGINT action and waits for the watcher thread, so
+ * cancel is not running and will not run once this returns. Returns 1 when a
+ * SIGINT arrived during the watch, else 0. */
+int cli_interrupt_stop(void);
+
+/* Streamed chat (cmd_chat_stream.c) */
+
+/* Sends the request as a stream and prints each piece as it arrives, in the
+ * global output format. Returns an exit status: 130 after Ctrl-C. */
+int cli_chat_stream(
+    hwai_client *client, const hwai_chat_request *request, const cli_global *global);
 
 /* Commands. Like every function above that returns an exit status, they
  * print their own error message before returning a non-zero one. */

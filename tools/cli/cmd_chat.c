@@ -1,4 +1,5 @@
-/* hwai chat: one chat completion on the Pangu or an OpenAI-compatible path. */
+/* hwai chat: one chat completion on the Pangu or an OpenAI-compatible path,
+ * received whole or, with --stream, piece by piece. */
 #include "cli.h"
 
 #include <math.h>
@@ -15,7 +16,8 @@ enum {
     OPT_SYSTEM,
     OPT_MAX_TOKENS,
     OPT_TEMPERATURE,
-    OPT_TOP_P
+    OPT_TOP_P,
+    OPT_STREAM
 };
 
 static const cli_option chat_option_table[] = {
@@ -27,13 +29,13 @@ static const cli_option chat_option_table[] = {
     {"--max-tokens", NULL, 1, OPT_MAX_TOKENS},
     {"--temperature", NULL, 1, OPT_TEMPERATURE},
     {"--top-p", NULL, 1, OPT_TOP_P},
+    {"--stream", NULL, 0, OPT_STREAM},
 };
 
-/* How the response is received. Only complete responses exist today.
- * TODO: add a stream mode behind "--stream" once the public headers offer a
- * streaming chat call. run_chat() is the place that chooses between modes. */
+/* How the response is received: whole, or as a stream of pieces (--stream). */
 typedef enum chat_mode {
-    CHAT_MODE_COMPLETE = 0
+    CHAT_MODE_COMPLETE = 0,
+    CHAT_MODE_STREAM = 1
 } chat_mode;
 
 typedef struct chat_options {
@@ -59,6 +61,14 @@ static void print_chat_help(void)
         "MESSAGE is one argument, or '-' to read it from standard input.\n"
         "With --output json, prints the service's JSON response on one line.\n"
         "\n"
+        "With --stream, prints the reply piece by piece as it arrives, and with\n"
+        "--output json one line per chunk, each the JSON of one stream event.\n"
+        "When the stream fails or is cut off, the output so far stays on standard\n"
+        "output and the error goes to standard error. Ctrl-C cancels the stream\n"
+        "and exits with status 130. With -v, a summary line goes to standard\n"
+        "error: time to first text, chunk count, finish reason, token usage and\n"
+        "request id.\n"
+        "\n"
         "Options:\n"
         "  --deployment ID    Pangu deployment id; selects the Pangu path\n"
         "  --pool ID          Pangu resource pool id (v2 path); needs --deployment\n"
@@ -68,6 +78,7 @@ static void print_chat_help(void)
         "  --max-tokens N     maximum number of tokens to generate, 1 or more\n"
         "  --temperature X    sampling temperature, 0 or more\n"
         "  --top-p X          nucleus sampling mass, greater than 0 and at most 1\n"
+        "  --stream           print the reply piece by piece as it arrives\n"
         "  -h, --help         show this help and exit\n"
         "\n"
         "One of --deployment and --model is required.\n",
@@ -98,6 +109,9 @@ static int apply_chat_option(chat_options *opts, const cli_arg *arg)
         return cli_parse_double(COMMAND, arg, 0.0, 1, INFINITY, &opts->temperature);
     case OPT_TOP_P:
         return cli_parse_double(COMMAND, arg, 0.0, 0, 1.0, &opts->top_p);
+    case OPT_STREAM:
+        opts->mode = CHAT_MODE_STREAM;
+        return CLI_EXIT_OK;
     }
     return cli_fail("unhandled option '%s'", arg->name);
 }
@@ -213,11 +227,13 @@ static int run_chat(
     hwai_client *client,
     const hwai_chat_request *request,
     const chat_options *opts,
-    cli_output_format format)
+    const cli_global *global)
 {
     switch (opts->mode) {
     case CHAT_MODE_COMPLETE:
-        return run_chat_complete(client, request, format);
+        return run_chat_complete(client, request, global->output);
+    case CHAT_MODE_STREAM:
+        return cli_chat_stream(client, request, global);
     }
     return cli_fail("chat failed: unknown chat mode");
 }
@@ -280,7 +296,7 @@ int cli_cmd_chat(const cli_global *global, int argc, char **argv)
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
-    rc = run_chat(client, &request, &opts, global->output);
+    rc = run_chat(client, &request, &opts, global);
 
 done:
     hwai_client_free(client);

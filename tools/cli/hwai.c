@@ -72,7 +72,8 @@ static void print_help(void)
         "  --api-key KEY             API key, sent as a Bearer token; wins over AK/SK\n"
         "                            (default: HWAI_API_KEY)\n"
         "  --output text|json        print text (default) or the service's JSON\n"
-        "                            response on one line\n"
+        "                            response on one line (with chat --stream,\n"
+        "                            one line per chunk)\n"
         "  --timeout-ms N            total timeout of one HTTP exchange, milliseconds\n"
         "  --connect-timeout-ms N    connect timeout, milliseconds\n"
         "  --ca-file PATH            PEM file of CA certificates to trust\n"
@@ -88,8 +89,9 @@ static void print_help(void)
         "  HUAWEICLOUD_SDK_PROJECT_ID               project id\n"
         "  HWAI_API_KEY                             API key\n"
         "\n"
-        "Exit status: 0 on success, 2 for invalid usage or local input, 1 for any\n"
-        "other failure. Run 'hwai COMMAND --help' for the options of a command.\n",
+        "Exit status: 0 on success, 2 for invalid usage or local input, 130 when\n"
+        "Ctrl-C cancels 'chat --stream', 1 for any other failure.\n"
+        "Run 'hwai COMMAND --help' for the options of a command.\n",
         stdout);
 }
 

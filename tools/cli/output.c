@@ -66,6 +66,17 @@ int cli_fail(const char *fmt, ...)
     return CLI_EXIT_FAILURE;
 }
 
+void cli_note(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("hwai: ", stderr);
+    va_start(ap, fmt);
+    print_formatted_line(fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 /* Statuses caused by what the user typed or configured locally, which the
  * command reports with the usage exit status. */
 static int exit_status_for(hwai_status status)
