@@ -105,6 +105,9 @@ HWAI_API HWAI_NODISCARD hwai_status hwai_cancel_token_new(hwai_cancel_token **ou
 /**
  * @brief Cancels every call using the token, now and later. Thread-safe, and
  * safe to call more than once. Accepts NULL.
+ *
+ * It takes a lock, so it is not async-signal-safe: from a signal handler, wake
+ * a thread (for example through a pipe) that calls it.
  */
 HWAI_API void hwai_cancel_token_cancel(hwai_cancel_token *token);
 
