@@ -485,7 +485,7 @@ bool raw_server_last_request(const raw_server *srv, raw_request *out)
     raw_server *mutable_srv = (raw_server *)srv;
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&mutable_srv->lock);
-    bool ok = srv->have_last;
+    bool ok = srv->have_last && srv->last.bytes != NULL;
     if (ok) {
         *out = srv->last;
         out->bytes = malloc(srv->last.len + 1);

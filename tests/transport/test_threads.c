@@ -31,7 +31,8 @@
 
 #define MIB (1024u * 1024u)
 
-/* Total timeout of the clients that call servers which never respond. */
+/* Call deadline and HTTP timeout of the clients that call servers which never
+ * respond. The deadline covers retries, which are on by default. */
 #define SHORT_TIMEOUT_MS 1000u
 /* Total timeout of the clients that upload 2 MiB. Encoding and signing the
  * body happen before the transfer and outside its timeout, and take over a
@@ -139,6 +140,8 @@ typedef struct worker {
     const char *endpoint;
     const char *content;
     uint32_t timeout_ms;
+    /* Attempts per call, or 0 for the default retry policy. */
+    uint32_t max_attempts;
     int calls;
     hwai_status expected;
     int unexpected;
@@ -178,6 +181,8 @@ static void *own_client_worker(void *arg)
     worker *w = arg;
     hwai_credentials *creds = NULL;
     hwai_status status = hwai_credentials_new_aksk(&creds, EMU_AK, EMU_SK, NULL, NULL);
+    hwai_retry_policy retry = HWAI_RETRY_POLICY_INIT;
+    retry.max_attempts = w->max_attempts;
     pthread_barrier_wait(w->start);
     for (int i = 0; status == HWAI_OK && i < w->calls; i++) {
         hwai_client_options opts = HWAI_CLIENT_OPTIONS_INIT;
@@ -186,6 +191,13 @@ static void *own_client_worker(void *arg)
         opts.credentials = creds;
         opts.connect_timeout_ms = w->timeout_ms;
         opts.timeout_ms = w->timeout_ms;
+        opts.call_timeout_ms = w->timeout_ms;
+        opts.retry = &retry;
+        /* One attempt per call: these rows time single transfers, and retries
+         * would add their own attempts and delays. */
+        hwai_retry_policy no_retries = HWAI_RETRY_POLICY_INIT;
+        no_retries.max_attempts = 1;
+        opts.retry = &no_retries;
         hwai_client *client = NULL;
         hwai_error *err = NULL;
         hwai_status call_status = hwai_client_new(&client, &opts, &err);
@@ -420,7 +432,8 @@ static void test_threads_slow_server_times_out(void **state)
 /* Variants: 16 threads, each with its own client, 4 calls each, uploading a
  * 2 MiB body to a server that closes the connection once the request headers
  * have arrived. The server's receive buffer is kept small so the close comes
- * while the client is still sending. */
+ * while the client is still sending. Retries are off, so each call uploads
+ * once and the request count is exact. */
 static void test_threads_upload_reset_no_sigpipe(void **state)
 {
     (void)state;
@@ -451,6 +464,7 @@ static void test_threads_upload_reset_no_sigpipe(void **state)
         workers[i].endpoint = raw_server_url(srv);
         workers[i].content = content;
         workers[i].timeout_ms = UPLOAD_TIMEOUT_MS;
+        workers[i].max_attempts = 1;
         workers[i].calls = calls;
         workers[i].expected = HWAI_E_TRANSPORT;
     }
