@@ -623,16 +623,11 @@ class ChatStreamTest(EmulatorTestCase):
                 self.assert_one_line_failure(result, "hwai: chat stream failed: ")
                 self.assertEqual(result.stdout, "第一\n".encode())
 
-    # NOTE: libhwai parses the cut event as JSON, so these streams fail as
-    # invalid JSON, not as truncated. Remove expectedFailure once it reports
-    # truncation, which the stream API documents for these cuts.
-    @unittest.expectedFailure
     def test_cut_inside_json_reports_truncation(self):
         self.script_raw((SSE_HEADERS + self.COMPLETE_EVENT + self.CUT_INSIDE_JSON, 0))
         line = self.assert_one_line_failure(self.run_stream(), "hwai: chat stream failed: ")
         self.assertIn("truncated", line)
 
-    @unittest.expectedFailure
     def test_cut_inside_character_reports_truncation(self):
         self.script_raw((SSE_HEADERS + self.COMPLETE_EVENT + self.CUT_INSIDE_CHARACTER, 0))
         line = self.assert_one_line_failure(self.run_stream(), "hwai: chat stream failed: ")
