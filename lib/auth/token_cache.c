@@ -261,6 +261,7 @@ static hwai_status request_token(
     };
     status = hwai__pipeline_json(client, &call, &resp, &root, err);
     if (status != HWAI_OK) {
+        hwai__error_prefix(err, "IAM token request failed");
         goto done;
     }
     const char *request_id = hwai__headers_get(&resp.headers, "X-Request-Id");
@@ -549,7 +550,7 @@ static hwai_status choose_project(
         if (!id || !name) {
             continue;
         }
-        hwai__buf_printf(&candidates, "%s%s (id %s)", candidates.len ? ", " : "", name, id);
+        hwai__buf_printf(&candidates, "%s%s '%s'", candidates.len ? ", " : "", id, name);
         if (strcmp(name, region) == 0) {
             exact++;
             match = id;
@@ -572,8 +573,8 @@ static hwai_status choose_project(
     } else {
         status = hwai__error_set_http(
             err, HWAI_E_CONFIG, http_status, NULL, request_id,
-            "IAM has %s project named '%s' (projects found: %s): set the project id for the "
-            "region in the client options",
+            "IAM has %s project named '%s' (found: %s), so set the project id for the region "
+            "in the client options",
             exact == 0 ? "no" : "more than one", region, candidates.data);
     }
     hwai__buf_cleanup(&candidates);
