@@ -1,8 +1,9 @@
-/* Applies the client's credentials to a request that is about to be sent. */
+/* The authorization step: one backend per credentials kind (AK/SK signing,
+ * API key, IAM token, none) behind one call. */
 #ifndef HWAI_AUTH_AUTH_H
 #define HWAI_AUTH_AUTH_H
 
-#include "hwai/credentials.h"
+#include "hwai/client.h"
 #include "util/buf.h"
 #include "util/headers.h"
 #include "util/url.h"
@@ -17,13 +18,33 @@ typedef struct hwai__auth_request {
     size_t body_len;
 } hwai__auth_request;
 
+/* Where a request goes, for the backends that depend on it: the V11 scope,
+ * and the project an IAM token is scoped to. */
+typedef struct hwai__auth_scope {
+    hwai_service service;
+    const char *region;
+    const char *project_id;
+    hwai_sign_algorithm algorithm;
+    const char *signing_service;
+} hwai__auth_scope;
+
 /* Adds the authorization headers for creds (none when creds is NULL) and
  * appends the URI to send (path, then the canonical query) to uri_out. Signed
- * requests are signed anew on every call, so each retry gets a fresh date. */
+ * requests are signed anew on every call, so each retry gets a fresh date.
+ * For IAM token credentials, *token_used_out (when non-NULL) receives a copy of
+ * the token sent, for hwai__auth_token_rejected; free it with hwai__secret_free. */
 hwai_status hwai__auth_apply(
+    hwai_client *client,
     const hwai_credentials *creds,
+    const hwai__auth_scope *scope,
     const hwai__auth_request *req,
     hwai__buf *uri_out,
+    char **token_used_out,
     hwai_error **err);
+
+/* Called after a 401 to a request that carried token: drops the cached token
+ * so the next attempt fetches a new one. */
+void hwai__auth_token_rejected(
+    hwai_client *client, const hwai__auth_scope *scope, const char *token);
 
 #endif

@@ -1,11 +1,15 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth/credentials_internal.h"
+#include "auth/token_cache.h"
 #include "core/client_internal.h"
 #include "core/endpoint.h"
 #include "core/error_internal.h"
 #include "hwai/version.h"
+#include "retry/backoff.h"
 #include "util/buf.h"
 #include "util/str.h"
 #include "util/url.h"
@@ -55,12 +59,96 @@ static hwai_status copy_allowed_hosts(
     return HWAI_OK;
 }
 
+static hwai_status copy_service_configs(
+    hwai_client *client, const hwai_client_options *opts, hwai_error **err)
+{
+    if (opts->service_count == 0) {
+        return HWAI_OK;
+    }
+    if (!opts->services) {
+        return hwai__error_set(
+            err, HWAI_E_INVALID_ARG, "services is NULL but service_count is %zu",
+            opts->service_count);
+    }
+    client->services = calloc(opts->service_count, sizeof(*client->services));
+    if (!client->services) {
+        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory copying services");
+    }
+    client->service_count = opts->service_count;
+    for (size_t i = 0; i < opts->service_count; i++) {
+        const hwai_service_config *in = &opts->services[i];
+        hwai_service_config *copy = &client->services[i];
+        if (in->service < HWAI_SERVICE_NLP || in->service > HWAI_SERVICE_IAM) {
+            return hwai__error_set(
+                err, HWAI_E_INVALID_ARG, "services[%zu].service %d is not a known service", i,
+                (int)in->service);
+        }
+        copy->service = in->service;
+        copy->signing_algorithm = in->signing_algorithm;
+        copy->region = hwai__strdup(in->region);
+        copy->endpoint = hwai__strdup(in->endpoint);
+        copy->project_id = hwai__strdup(in->project_id);
+        copy->signing_service_name = hwai__strdup(in->signing_service_name);
+        if ((in->region && !copy->region) || (in->endpoint && !copy->endpoint) ||
+            (in->project_id && !copy->project_id) ||
+            (in->signing_service_name && !copy->signing_service_name)) {
+            return hwai__error_set(err, HWAI_E_NOMEM, "out of memory copying services");
+        }
+        if (in->endpoint) {
+            hwai_status status = hwai__endpoint_check(client, in->endpoint, err);
+            if (status != HWAI_OK) {
+                hwai__error_prefix(err, "services endpoint");
+                return status;
+            }
+        }
+    }
+    return HWAI_OK;
+}
+
+static hwai_status copy_region_projects(
+    hwai_client *client, const hwai_client_options *opts, hwai_error **err)
+{
+    if (opts->region_project_count == 0) {
+        return HWAI_OK;
+    }
+    if (!opts->region_projects) {
+        return hwai__error_set(
+            err, HWAI_E_INVALID_ARG, "region_projects is NULL but region_project_count is %zu",
+            opts->region_project_count);
+    }
+    client->region_projects = calloc(opts->region_project_count, sizeof(hwai_region_project));
+    if (!client->region_projects) {
+        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory copying region_projects");
+    }
+    client->region_project_count = opts->region_project_count;
+    for (size_t i = 0; i < opts->region_project_count; i++) {
+        const hwai_region_project *in = &opts->region_projects[i];
+        if (hwai__str_empty(in->region) || hwai__str_empty(in->project_id) ||
+            strpbrk(in->project_id, "/?#{}\r\n")) {
+            return hwai__error_set(
+                err, HWAI_E_INVALID_ARG,
+                "region_projects[%zu] needs a region and a project id without / ? # { }", i);
+        }
+        client->region_projects[i].region = hwai__strdup(in->region);
+        client->region_projects[i].project_id = hwai__strdup(in->project_id);
+        if (!client->region_projects[i].region || !client->region_projects[i].project_id) {
+            return hwai__error_set(err, HWAI_E_NOMEM, "out of memory copying region_projects");
+        }
+    }
+    return HWAI_OK;
+}
+
 static hwai_status copy_strings(
     hwai_client *client, const hwai_client_options *opts, hwai_error **err)
 {
     client->region = hwai__strdup(opts->region);
     client->project_id = hwai__strdup(opts->project_id);
     client->endpoint = hwai__strdup(opts->endpoint);
+    client->iam_endpoint = hwai__strdup(opts->iam_endpoint);
+    if (!client->iam_endpoint) {
+        const char *env = getenv("HUAWEICLOUD_SDK_IAM_ENDPOINT");
+        client->iam_endpoint = hwai__str_empty(env) ? NULL : hwai__strdup(env);
+    }
     hwai__buf ua = HWAI__BUF_INIT;
     hwai__buf_printf(&ua, "hwai/%s", hwai_version());
     if (!hwai__str_empty(opts->user_agent_suffix)) {
@@ -70,6 +158,15 @@ static hwai_status copy_strings(
     if ((opts->region && !client->region) || (opts->project_id && !client->project_id) ||
         (opts->endpoint && !client->endpoint) || !client->user_agent) {
         return hwai__error_set(err, HWAI_E_NOMEM, "out of memory copying client options");
+    }
+    return HWAI_OK;
+}
+
+static hwai_status check_file_option(const char *name, const char *path, hwai_error **err)
+{
+    if (path && access(path, R_OK) != 0) {
+        return hwai__error_set(
+            err, HWAI_E_INVALID_ARG, "%s '%s' cannot be read: %s", name, path, strerror(errno));
     }
     return HWAI_OK;
 }
@@ -88,6 +185,28 @@ static hwai_status check_options(const hwai_client_options *opts, hwai_error **e
     if (opts->user_agent_suffix && strpbrk(opts->user_agent_suffix, "\r\n")) {
         return hwai__error_set(
             err, HWAI_E_INVALID_ARG, "user_agent_suffix must not contain CR or LF");
+    }
+    const char *files[][2] = {
+        {"ca_file", opts->ca_file},
+        {"client_cert_file", opts->client_cert_file},
+        {"client_key_file", opts->client_key_file},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        hwai_status status = check_file_option(files[i][0], files[i][1], err);
+        if (status != HWAI_OK) {
+            return status;
+        }
+    }
+    if ((opts->client_cert_file == NULL) != (opts->client_key_file == NULL)) {
+        return hwai__error_set(
+            err, HWAI_E_INVALID_ARG,
+            "client_cert_file and client_key_file go together; set both or neither");
+    }
+    if (opts->proxy_url && !strstr(opts->proxy_url, "://")) {
+        return hwai__error_set(
+            err, HWAI_E_INVALID_ARG,
+            "proxy_url has no scheme; write it as http://host:port (put credentials in "
+            "proxy_username and proxy_password)");
     }
     if (opts->project_id && strpbrk(opts->project_id, "/?#{}\r\n")) {
         return hwai__error_set(
@@ -122,6 +241,12 @@ hwai_status hwai_client_new(hwai_client **out, const hwai_client_options *opts, 
     client->timeout_ms = opts->timeout_ms ? opts->timeout_ms : HWAI_DEFAULT_TIMEOUT_MS;
     client->max_response_bytes =
         opts->max_response_bytes ? opts->max_response_bytes : HWAI_DEFAULT_MAX_RESPONSE_BYTES;
+    client->signing_algorithm = opts->signing_algorithm;
+    client->call_timeout_ms =
+        opts->call_timeout_ms ? opts->call_timeout_ms : HWAI_DEFAULT_CALL_TIMEOUT_MS;
+    client->stream_idle_timeout_ms = opts->stream_idle_timeout_ms
+                                         ? opts->stream_idle_timeout_ms
+                                         : HWAI_DEFAULT_STREAM_IDLE_TIMEOUT_MS;
     client->log_cb = opts->log_cb;
     client->log_user_data = opts->log_user_data;
     client->log_level = opts->log_level ? opts->log_level : HWAI_LOG_WARN;
@@ -135,9 +260,26 @@ hwai_status hwai_client_new(hwai_client **out, const hwai_client_options *opts, 
     if (status == HWAI_OK && client->endpoint) {
         status = hwai__endpoint_check(client, client->endpoint, err);
     }
+    if (status == HWAI_OK && client->iam_endpoint) {
+        status = hwai__endpoint_check(client, client->iam_endpoint, err);
+    }
+    if (status == HWAI_OK) {
+        status = copy_service_configs(client, opts, err);
+    }
+    if (status == HWAI_OK) {
+        status = copy_region_projects(client, opts, err);
+    }
+    if (status == HWAI_OK) {
+        status = hwai__retry_policy_resolve(opts->retry, &client->retry, err);
+    }
+    if (status == HWAI_OK) {
+        status = hwai__token_cache_new(&client->tokens, err);
+    }
     if (status == HWAI_OK) {
         hwai__transport_config config = {
-            opts->ca_file, opts->ca_path, opts->insecure_skip_tls_verify != 0};
+            opts->ca_file,        opts->ca_path,   opts->insecure_skip_tls_verify != 0,
+            opts->client_cert_file, opts->client_key_file, opts->proxy_url,
+            opts->proxy_username, opts->proxy_password};
         status = hwai__transport_curl_new(&client->transport, &config, err);
     }
     if (status != HWAI_OK) {
@@ -163,11 +305,25 @@ void hwai_client_free(hwai_client *client)
     if (client->transport) {
         client->transport->ops->destroy(client->transport);
     }
+    hwai__token_cache_free(client->tokens);
     hwai_credentials_free(client->credentials);
     for (size_t i = 0; i < client->http_allowed_host_count; i++) {
         free(client->http_allowed_hosts[i]);
     }
     free(client->http_allowed_hosts);
+    for (size_t i = 0; i < client->service_count; i++) {
+        free((char *)client->services[i].region);
+        free((char *)client->services[i].endpoint);
+        free((char *)client->services[i].project_id);
+        free((char *)client->services[i].signing_service_name);
+    }
+    free(client->services);
+    for (size_t i = 0; i < client->region_project_count; i++) {
+        free((char *)client->region_projects[i].region);
+        free((char *)client->region_projects[i].project_id);
+    }
+    free(client->region_projects);
+    free(client->iam_endpoint);
     free(client->region);
     free(client->project_id);
     free(client->endpoint);

@@ -22,6 +22,19 @@ struct hwai_client {
     void *log_user_data;
     hwai_log_level log_level;
     hwai__transport *transport;
+    char *iam_endpoint;
+    hwai_sign_algorithm signing_algorithm;
+    /* Deep copies of the caller's arrays. */
+    hwai_service_config *services;
+    size_t service_count;
+    hwai_region_project *region_projects;
+    size_t region_project_count;
+    hwai_retry_policy retry;
+    uint32_t call_timeout_ms;
+    uint32_t stream_idle_timeout_ms;
+    /* IAM tokens of IAM password credentials, and project ids found through
+     * IAM, shared by the client's threads. */
+    struct hwai__token_cache *tokens;
 };
 
 /* Sends one log line through the client's callback when its level allows.

@@ -1,29 +1,144 @@
 #include "core/endpoint.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "auth/credentials_internal.h"
 #include "core/client_internal.h"
 #include "core/error_internal.h"
 #include "util/str.h"
 #include "util/url.h"
 
+#define MAX_REGIONS 24
+
 typedef struct service_hosts {
     const char *name;
+    /* Name in the official SDKs' HUAWEICLOUD_SDK_REGION_<SERVICE>_<REGION>. */
+    const char *env_name;
     const char *host_prefix;
-    /* Regions the service is offered in, NULL-terminated. */
-    const char *regions[4];
+    /* Regions the service is offered in, NULL-terminated; empty for global
+     * services. */
+    const char *regions[MAX_REGIONS];
+    /* Global endpoint used when no region applies, or NULL. */
+    const char *global_url;
 } service_hosts;
 
-/* Regions from the official SDKs' built-in endpoint tables: NLP is offered in
- * cn-north-4 only and Pangu in cn-southwest-2 only. */
+/* From the region tables of the official Huawei Cloud Python SDK
+ * (huaweicloudsdk<service>/<version>/region/<service>_region.py). */
 static const service_hosts service_table[] = {
-    [HWAI__SERVICE_NLP] = {"nlp", "nlp-ext", {"cn-north-4", NULL}},
-    [HWAI__SERVICE_PANGU] = {"pangu", "pangu", {"cn-southwest-2", NULL}},
-    [HWAI__SERVICE_MAAS] = {"maas", NULL, {NULL}},
+    [HWAI_SERVICE_NLP] = {"nlp", "NLP", "nlp-ext", {"cn-north-4", NULL}, NULL},
+    [HWAI_SERVICE_PANGU] =
+        {"pangu", "PANGULARGEMODELS", "pangu", {"cn-southwest-2", NULL}, NULL},
+    [HWAI_SERVICE_MAAS] = {"maas", "MAAS", NULL, {NULL}, "https://api.modelarts-maas.com/v1"},
+    [HWAI_SERVICE_IMAGE] =
+        {"image",
+         "IMAGE",
+         "image",
+         {"cn-north-4", "cn-north-1", "ap-southeast-1", "ap-southeast-3", "cn-east-3", NULL},
+         NULL},
+    [HWAI_SERVICE_OCR] =
+        {"ocr",
+         "OCR",
+         "ocr",
+         {"cn-north-4", "cn-south-1", "cn-east-3", "cn-north-1", "ap-southeast-2",
+          "cn-southwest-2", "ap-southeast-1", "ap-southeast-3", "la-south-2", "af-south-1",
+          "la-north-2", NULL},
+         NULL},
+    [HWAI_SERVICE_MODERATION] =
+        {"moderation",
+         "MODERATION",
+         "moderation",
+         {"cn-north-4", "cn-north-1", "cn-east-3", "ap-southeast-3", "cn-southwest-2", NULL},
+         NULL},
+    [HWAI_SERVICE_MODELARTS] =
+        {"modelarts",
+         "MODELARTS",
+         "modelarts",
+         {"cn-north-1", "cn-north-4", "cn-south-1", "ap-southeast-1", "ap-southeast-2",
+          "ap-southeast-3", "cn-east-3", "cn-east-4", "la-south-2", "af-south-1", "cn-north-9",
+          "tr-west-1", "ap-southeast-4", "me-east-1", "cn-southwest-2", "cn-north-2",
+          "sa-brazil-1", "la-north-2", "af-north-1", "cn-north-12", "cn-southwest-3",
+          "cn-north-11", NULL},
+         NULL},
+    /* IAM has an endpoint in every region (iam.<region>); with no region, the global one. */
+    [HWAI_SERVICE_IAM] = {"iam", "IAM", "iam", {NULL}, "https://iam.myhuaweicloud.com"},
 };
 
-/* MaaS serves its OpenAI-compatible API from one global host. */
-#define MAAS_BASE_URL "https://api.modelarts-maas.com/v1"
+static const service_hosts *lookup_service(hwai_service service)
+{
+    size_t count = sizeof(service_table) / sizeof(service_table[0]);
+    if ((size_t)service >= count || !service_table[service].name) {
+        return NULL;
+    }
+    return &service_table[service];
+}
+
+const char *hwai__service_name(hwai_service service)
+{
+    const service_hosts *svc = lookup_service(service);
+    return svc ? svc->name : "unknown";
+}
+
+static const hwai_service_config *service_config(const hwai_client *client, hwai_service service)
+{
+    for (size_t i = 0; i < client->service_count; i++) {
+        if (client->services[i].service == service) {
+            return &client->services[i];
+        }
+    }
+    return NULL;
+}
+
+const char *hwai__service_region(const hwai_client *client, hwai_service service)
+{
+    const hwai_service_config *config = service_config(client, service);
+    if (config && !hwai__str_empty(config->region)) {
+        return config->region;
+    }
+    return client->region;
+}
+
+const char *hwai__service_project_id(const hwai_client *client, hwai_service service)
+{
+    const hwai_service_config *config = service_config(client, service);
+    if (config && !hwai__str_empty(config->project_id)) {
+        return config->project_id;
+    }
+    const char *region = hwai__service_region(client, service);
+    for (size_t i = 0; region && i < client->region_project_count; i++) {
+        if (strcmp(client->region_projects[i].region, region) == 0) {
+            return client->region_projects[i].project_id;
+        }
+    }
+    /* The client-wide project id belongs to the default region; a service in
+     * another region has a project id of its own. */
+    bool default_region = !region || !client->region || strcmp(region, client->region) == 0;
+    if (!default_region) {
+        return NULL;
+    }
+    if (!hwai__str_empty(client->project_id)) {
+        return client->project_id;
+    }
+    return hwai_credentials_project_id(client->credentials);
+}
+
+hwai_sign_algorithm hwai__service_algorithm(const hwai_client *client, hwai_service service)
+{
+    const hwai_service_config *config = service_config(client, service);
+    if (config && config->signing_algorithm) {
+        return config->signing_algorithm;
+    }
+    return client->signing_algorithm ? client->signing_algorithm : HWAI_SIGN_SDK_HMAC_SHA256;
+}
+
+const char *hwai__service_signing_name(const hwai_client *client, hwai_service service)
+{
+    const hwai_service_config *config = service_config(client, service);
+    if (config && !hwai__str_empty(config->signing_service_name)) {
+        return config->signing_service_name;
+    }
+    return hwai__service_name(service);
+}
 
 static bool region_known(const service_hosts *svc, const char *region)
 {
@@ -44,33 +159,68 @@ static hwai_status unknown_region(const service_hosts *svc, const char *region, 
     hwai_status status = hwai__error_set(
         err,
         HWAI_E_CONFIG,
-        "region '%s' has no %s endpoint; known regions: %s; or set the endpoint option "
-        "to the service's base URL",
+        "region '%s' has no %s endpoint; known regions: %s; or set the service's endpoint "
+        "(hwai_service_config.endpoint, the endpoint option, or HUAWEICLOUD_SDK_REGION_%s_%s)",
         region,
         svc->name,
-        known.data ? known.data : "none");
+        known.data ? known.data : "none",
+        svc->env_name,
+        "<REGION>");
     hwai__buf_cleanup(&known);
     return status;
 }
 
-hwai_status hwai__endpoint_base(
-    const hwai_client *client, hwai__service service, hwai__buf *out, hwai_error **err)
+/* HUAWEICLOUD_SDK_REGION_NLP_CN_NORTH_4: the region id upper-cased, '-' as '_'. */
+static bool env_endpoint(const service_hosts *svc, const char *region, hwai__buf *out)
 {
-    const char *base = client->endpoint;
-    if (base) {
-        size_t len = strlen(base);
-        while (len > 0 && base[len - 1] == '/') {
-            len--;
-        }
-        hwai__buf_append(out, base, len);
-        return out->oom ? HWAI_E_NOMEM : HWAI_OK;
+    if (!region) {
+        return false;
     }
-    if (service == HWAI__SERVICE_MAAS) {
-        hwai__buf_append_str(out, MAAS_BASE_URL);
-        return out->oom ? HWAI_E_NOMEM : HWAI_OK;
+    hwai__buf name = HWAI__BUF_INIT;
+    hwai__buf_printf(&name, "HUAWEICLOUD_SDK_REGION_%s_", svc->env_name);
+    for (const char *p = region; *p; p++) {
+        char c = *p == '-' ? '_' : *p;
+        hwai__buf_append_char(&name, (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c);
     }
-    const service_hosts *svc = &service_table[service];
-    if (hwai__str_empty(client->region)) {
+    const char *value = name.oom ? NULL : getenv(name.data);
+    hwai__buf_cleanup(&name);
+    if (hwai__str_empty(value)) {
+        return false;
+    }
+    size_t len = strcspn(value, ",");
+    while (len > 0 && value[len - 1] == ' ') {
+        len--;
+    }
+    hwai__buf_append(out, value, len);
+    return true;
+}
+
+static void append_trimmed(hwai__buf *out, const char *url)
+{
+    size_t len = strlen(url);
+    while (len > 0 && url[len - 1] == '/') {
+        len--;
+    }
+    hwai__buf_append(out, url, len);
+}
+
+static hwai_status table_endpoint(
+    const service_hosts *svc, const char *region, hwai__buf *out, hwai_error **err)
+{
+    if (svc->host_prefix && region && (svc->regions[0] == NULL || region_known(svc, region))) {
+        /* ModelArts in ap-southeast-1 is served only under the .cn domain. */
+        const char *domain = (strcmp(svc->name, "modelarts") == 0 &&
+                              strcmp(region, "ap-southeast-1") == 0)
+                                 ? "myhuaweicloud.cn"
+                                 : "myhuaweicloud.com";
+        hwai__buf_printf(out, "https://%s.%s.%s", svc->host_prefix, region, domain);
+        return HWAI_OK;
+    }
+    if (svc->global_url) {
+        hwai__buf_append_str(out, svc->global_url);
+        return HWAI_OK;
+    }
+    if (!region) {
         return hwai__error_set(
             err,
             HWAI_E_CONFIG,
@@ -79,11 +229,32 @@ hwai_status hwai__endpoint_base(
             svc->name,
             svc->regions[0]);
     }
-    if (!region_known(svc, client->region)) {
-        return unknown_region(svc, client->region, err);
+    return unknown_region(svc, region, err);
+}
+
+hwai_status hwai__endpoint_base(
+    const hwai_client *client, hwai_service service, hwai__buf *out, hwai_error **err)
+{
+    const service_hosts *svc = lookup_service(service);
+    if (!svc) {
+        return hwai__error_set(err, HWAI_E_INVALID_ARG, "unknown service %d", (int)service);
     }
-    hwai__buf_printf(out, "https://%s.%s.myhuaweicloud.com", svc->host_prefix, client->region);
-    return out->oom ? HWAI_E_NOMEM : HWAI_OK;
+    const hwai_service_config *config = service_config(client, service);
+    const char *region = hwai__service_region(client, service);
+    hwai_status status = HWAI_OK;
+    if (config && !hwai__str_empty(config->endpoint)) {
+        append_trimmed(out, config->endpoint);
+    } else if (service == HWAI_SERVICE_IAM && !hwai__str_empty(client->iam_endpoint)) {
+        append_trimmed(out, client->iam_endpoint);
+    } else if (client->endpoint) {
+        append_trimmed(out, client->endpoint);
+    } else if (!env_endpoint(svc, region, out)) {
+        status = table_endpoint(svc, region, out, err);
+    }
+    if (status == HWAI_OK && out->oom) {
+        status = hwai__error_set(err, HWAI_E_NOMEM, "out of memory building an endpoint");
+    }
+    return status;
 }
 
 static bool host_allowed(const hwai_client *client, const char *host)

@@ -1,16 +1,26 @@
 #include "core/pipeline.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "auth/auth.h"
 #include "auth/credentials_internal.h"
+#include "auth/token_cache.h"
 #include "core/client_internal.h"
 #include "core/error_internal.h"
 #include "json/json.h"
+#include "retry/cancel.h"
 #include "util/str.h"
 
 #define PROJECT_ID_PLACEHOLDER "{project_id}"
+
+uint64_t hwai__monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
 
 hwai_status hwai__path_append_param(
     hwai__buf *path, const char *name, const char *value, hwai_error **err)
@@ -22,25 +32,58 @@ hwai_status hwai__path_append_param(
     return path->oom ? HWAI_E_NOMEM : HWAI_OK;
 }
 
+static const hwai_credentials *call_credentials(const hwai_client *client, const hwai__call *call)
+{
+    if (call->anonymous) {
+        return NULL;
+    }
+    return call->credentials ? call->credentials : client->credentials;
+}
+
+/* The project id of the call's region: configured, or looked up through IAM
+ * with AK/SK credentials when the region is known. */
+static hwai_status resolve_project_id(
+    hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
+{
+    const char *configured = hwai__service_project_id(client, call->service);
+    if (!hwai__str_empty(configured)) {
+        prep->project_id = hwai__strdup(configured);
+        return prep->project_id ? HWAI_OK : HWAI_E_NOMEM;
+    }
+    const hwai_credentials *creds = prep->credentials;
+    const char *region = prep->scope.region;
+    if (creds && creds->kind == HWAI_CREDENTIALS_AKSK && !hwai__str_empty(region)) {
+        hwai_status status = hwai__project_lookup(client, creds, region, &prep->project_id, err);
+        if (status != HWAI_OK) {
+            hwai__error_prefix(err, "project id lookup");
+        }
+        return status;
+    }
+    return hwai__error_set(
+        err,
+        HWAI_E_CONFIG,
+        "%s needs a project id: set the project_id client option (or a project id for "
+        "region '%s'), or set a region with AK/SK credentials so it can be looked up",
+        call->operation,
+        region ? region : "(none)");
+}
+
 /* Replaces {project_id}; a request never leaves with the placeholder or an
  * empty project segment, which the gateway would answer with a confusing
  * signature error. */
 static hwai_status expand_path(
-    const hwai_client *client, const hwai__call *call, hwai__buf *out, hwai_error **err)
+    hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
 {
     const char *path = call->path;
     const char *slot = strstr(path, PROJECT_ID_PLACEHOLDER);
+    hwai__buf *out = &prep->path;
     if (slot) {
-        if (hwai__str_empty(client->project_id)) {
-            return hwai__error_set(
-                err,
-                HWAI_E_CONFIG,
-                "%s needs a project id: set the project_id client option "
-                "(HUAWEICLOUD_SDK_PROJECT_ID for the hwai command)",
-                call->operation);
+        hwai_status status = resolve_project_id(client, call, prep, err);
+        if (status != HWAI_OK) {
+            return status;
         }
         hwai__buf_append(out, path, (size_t)(slot - path));
-        hwai__percent_encode(out, client->project_id, strlen(client->project_id));
+        hwai__percent_encode(out, prep->project_id, strlen(prep->project_id));
         hwai__buf_append_str(out, slot + strlen(PROJECT_ID_PLACEHOLDER));
     } else {
         hwai__buf_append_str(out, path);
@@ -56,7 +99,8 @@ static hwai_status expand_path(
 }
 
 static hwai_status add_common_headers(
-    const hwai_client *client, const hwai__call *call, hwai__headers *headers)
+    const hwai_client *client, const hwai__call *call, const hwai__prepared *prep,
+    hwai__headers *headers)
 {
     bool ok = true;
     if (call->body) {
@@ -66,9 +110,9 @@ static hwai_status add_common_headers(
     ok = ok && hwai__headers_add(headers, "User-Agent", client->user_agent);
     /* AK/SK requests carry the project id as a signed header, as the official
      * SDKs send it. */
-    if (ok && client->project_id && client->credentials &&
-        client->credentials->kind == HWAI_CREDENTIALS_AKSK) {
-        ok = hwai__headers_add(headers, "X-Project-Id", client->project_id);
+    if (ok && prep->project_id && prep->credentials &&
+        prep->credentials->kind == HWAI_CREDENTIALS_AKSK) {
+        ok = hwai__headers_add(headers, "X-Project-Id", prep->project_id);
     }
     return ok ? HWAI_OK : HWAI_E_NOMEM;
 }
@@ -76,12 +120,10 @@ static hwai_status add_common_headers(
 /* Splits the base URL into what signing needs: scheme and authority, and the
  * base path that prefixes every call's path. */
 static hwai_status build_target(
-    hwai_client *client,
-    const hwai__call *call,
-    hwai__url *base_url,
-    hwai__buf *full_path,
-    hwai_error **err)
+    hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
 {
+    hwai__url *base_url = &prep->base_url;
+    hwai__buf *full_path = &prep->path;
     hwai__buf base = HWAI__BUF_INIT;
     hwai_status status = hwai__endpoint_base(client, call->service, &base, err);
     if (status == HWAI_OK) {
@@ -99,11 +141,13 @@ static hwai_status build_target(
         base_len--;
     }
     hwai__buf_append(full_path, base_url->path, base_len);
-    return expand_path(client, call, full_path, err);
+    return expand_path(client, call, prep, err);
 }
 
 void hwai__prepared_cleanup(hwai__prepared *prep)
 {
+    free(prep->project_id);
+    hwai__secret_free(prep->token_used);
     hwai__headers_cleanup(&prep->headers);
     hwai__buf_cleanup(&prep->uri);
     hwai__buf_cleanup(&prep->url);
@@ -111,21 +155,23 @@ void hwai__prepared_cleanup(hwai__prepared *prep)
     hwai__url_cleanup(&prep->base_url);
 }
 
-/* Builds the URL and headers and signs them. Called once per attempt, so every
- * attempt carries a fresh signature and date. */
-static hwai_status authorize(
+hwai_status hwai__pipeline_authorize(
     hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
 {
     hwai__headers_clear(&prep->headers);
     hwai__buf_clear(&prep->uri);
     hwai__buf_clear(&prep->url);
-    if (add_common_headers(client, call, &prep->headers) != HWAI_OK) {
+    hwai__secret_free(prep->token_used);
+    prep->token_used = NULL;
+    if (add_common_headers(client, call, prep, &prep->headers) != HWAI_OK) {
         return hwai__error_set(err, HWAI_E_NOMEM, "out of memory building request headers");
     }
+    prep->scope.project_id = prep->project_id;
     hwai__auth_request auth = {
         call->method,       prep->path.data, call->query, prep->base_url.authority,
         &prep->headers,     call->body,      call->body_len};
-    hwai_status status = hwai__auth_apply(client->credentials, &auth, &prep->uri, err);
+    hwai_status status = hwai__auth_apply(
+        client, prep->credentials, &prep->scope, &auth, &prep->uri, &prep->token_used, err);
     if (status != HWAI_OK) {
         return status;
     }
@@ -135,15 +181,22 @@ static hwai_status authorize(
     if (prep->url.oom) {
         return hwai__error_set(err, HWAI_E_NOMEM, "out of memory building the URL");
     }
+    uint64_t now = hwai__monotonic_ms();
+    uint64_t left = prep->deadline_at_ms > now ? prep->deadline_at_ms - now : 1;
+    uint32_t timeout = client->timeout_ms;
+    if (left < timeout) {
+        timeout = (uint32_t)left;
+    }
     prep->request = (hwai__http_request){
         call->method,
         prep->url.data,
         &prep->headers,
         call->body,
         call->body_len,
-        client->connect_timeout_ms,
-        client->timeout_ms,
-        client->max_response_bytes};
+        client->connect_timeout_ms < timeout ? client->connect_timeout_ms : timeout,
+        timeout,
+        client->max_response_bytes,
+        call->cancel};
     return HWAI_OK;
 }
 
@@ -151,11 +204,14 @@ hwai_status hwai__pipeline_prepare(
     hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
 {
     memset(prep, 0, sizeof(*prep));
-    hwai_status status = build_target(client, call, &prep->base_url, &prep->path, err);
-    if (status == HWAI_OK) {
-        status = authorize(client, call, prep, err);
-    }
-    return status;
+    uint32_t deadline = call->deadline_ms ? call->deadline_ms : client->call_timeout_ms;
+    prep->deadline_at_ms = hwai__monotonic_ms() + deadline;
+    prep->credentials = call_credentials(client, call);
+    prep->scope.service = call->service;
+    prep->scope.region = hwai__service_region(client, call->service);
+    prep->scope.algorithm = hwai__service_algorithm(client, call->service);
+    prep->scope.signing_service = hwai__service_signing_name(client, call->service);
+    return build_target(client, call, prep, err);
 }
 
 static long elapsed_ms_since(const struct timespec *start)
@@ -241,18 +297,132 @@ hwai_status hwai__pipeline_check_status(
     return HWAI_OK;
 }
 
+/* The delay before the next attempt: Retry-After when the answer had a valid
+ * one (in *server_delay_ms too, before any cap), else the computed backoff. */
+static uint64_t next_delay_ms(
+    const hwai_client *client,
+    unsigned int retry,
+    const hwai__http_response *resp,
+    uint64_t *server_delay_ms)
+{
+    const char *retry_after = hwai__headers_get(&resp->headers, "Retry-After");
+    bool has_server_delay =
+        retry_after && hwai__parse_retry_after(retry_after, time(NULL), server_delay_ms);
+    if (!has_server_delay) {
+        *server_delay_ms = 0;
+    }
+    return hwai__backoff_delay_ms(
+        &client->retry, retry, has_server_delay ? server_delay_ms : NULL, hwai__random_u64, NULL);
+}
+
+bool hwai__pipeline_token_rejected(
+    hwai_client *client,
+    const hwai__call *call,
+    hwai__prepared *prep,
+    const hwai__http_response *resp,
+    bool *already_refreshed)
+{
+    if (!prep->token_used || resp->status != 401 || *already_refreshed) {
+        return false;
+    }
+    *already_refreshed = true;
+    hwai__auth_token_rejected(client, &prep->scope, prep->token_used);
+    hwai__log(client, HWAI_LOG_INFO, "%s: IAM token rejected, fetching a new one",
+              call->operation);
+    return true;
+}
+
+hwai_status hwai__pipeline_retry_wait(
+    hwai_client *client,
+    const hwai__call *call,
+    const hwai__prepared *prep,
+    const hwai__http_response *resp,
+    unsigned int attempt,
+    hwai_status status,
+    hwai_error **err)
+{
+    hwai__attempt_outcome outcome = {
+        status, resp->status, err && *err ? hwai_error_code(*err) : NULL};
+    hwai__idempotency idempotency = call->idempotency ? call->idempotency : HWAI__IDEMPOTENT;
+    if (attempt >= client->retry.max_attempts || !hwai__retry_allowed(&outcome, idempotency)) {
+        return status;
+    }
+    uint64_t server_delay = 0;
+    uint64_t delay = next_delay_ms(client, attempt, resp, &server_delay);
+    uint64_t now = hwai__monotonic_ms();
+    uint64_t left = prep->deadline_at_ms > now ? prep->deadline_at_ms - now : 0;
+    /* A server that asks for more time than the deadline leaves gets its
+     * answer returned now rather than a retry it already refused. */
+    if (delay >= left || server_delay >= left) {
+        hwai__log(
+            client, HWAI_LOG_INFO, "%s: no retry, the next delay of %llu ms passes the deadline",
+            call->operation, (unsigned long long)(server_delay > delay ? server_delay : delay));
+        return status;
+    }
+    hwai__log(
+        client,
+        HWAI_LOG_INFO,
+        "%s: attempt %u failed (%s%s%s), retrying in %llu ms",
+        call->operation,
+        attempt,
+        hwai_status_str(status),
+        outcome.error_code ? ", " : "",
+        outcome.error_code ? outcome.error_code : "",
+        (unsigned long long)delay);
+    if (!hwai__cancel_sleep_ms(call->cancel, delay)) {
+        return hwai__error_set(err, HWAI_E_CANCELLED, "%s cancelled by the caller", call->operation);
+    }
+    return HWAI_OK;
+}
+
 hwai_status hwai__pipeline_send(
     hwai_client *client, const hwai__call *call, hwai__http_response *resp, hwai_error **err)
 {
     hwai__prepared prep;
     hwai_status status = hwai__pipeline_prepare(client, call, &prep, err);
-    if (status == HWAI_OK) {
+    unsigned int attempt = 0;
+    bool token_refreshed = false;
+    while (status == HWAI_OK) {
+        if (hwai__cancel_is_set(call->cancel)) {
+            status = hwai__error_set(
+                err, HWAI_E_CANCELLED, "%s cancelled by the caller", call->operation);
+            break;
+        }
+        if (hwai__monotonic_ms() >= prep.deadline_at_ms) {
+            status = hwai__error_set(
+                err, HWAI_E_TIMEOUT, "%s timed out: the call's deadline passed after %u attempts",
+                call->operation, attempt);
+            break;
+        }
+        hwai__http_response_cleanup(resp);
+        status = hwai__pipeline_authorize(client, call, &prep, err);
+        if (status != HWAI_OK) {
+            break;
+        }
+        attempt++;
         status = send_once(client, call, &prep, resp, err);
         if (status == HWAI_OK) {
             status = hwai__pipeline_check_status(call, resp, err);
         }
-        hwai__error_set_attempts(err, 1);
+        if (status == HWAI_OK) {
+            break;
+        }
+        /* An IAM token the gateway no longer takes gets one refresh and one more
+         * try, outside the retry budget; a second rejection is returned. */
+        if (hwai__pipeline_token_rejected(client, call, &prep, resp, &token_refreshed)) {
+            attempt--;
+            status = HWAI_OK;
+            continue;
+        }
+        status = hwai__pipeline_retry_wait(client, call, &prep, resp, attempt, status, err);
+        if (status == HWAI_OK) {
+            hwai_error_free(err ? *err : NULL);
+            if (err) {
+                *err = NULL;
+            }
+        }
     }
+    hwai__error_set_attempts(err, attempt);
     hwai__prepared_cleanup(&prep);
     return status;
 }

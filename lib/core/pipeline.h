@@ -6,12 +6,14 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "auth/auth.h"
 #include "core/endpoint.h"
+#include "retry/backoff.h"
 #include "transport/transport.h"
 #include "util/url.h"
 
 typedef struct hwai__call {
-    hwai__service service;
+    hwai_service service;
     /* Short name for logs and errors, such as "chat". */
     const char *operation;
     const char *method;
@@ -25,9 +27,20 @@ typedef struct hwai__call {
     const char *content_type;
     /* Some services report failures with error_code in a 2xx answer. */
     bool error_code_in_success;
+    /* Sends no authorization at all, whatever the client's credentials (the
+     * IAM token request itself). */
+    bool anonymous;
+    /* Credentials for this call instead of the client's, or NULL. */
+    const hwai_credentials *credentials;
+    /* 0 means HWAI__IDEMPOTENT. */
+    hwai__idempotency idempotency;
+    /* Deadline over every attempt and delay; 0 means the client's
+     * call_timeout_ms. */
+    uint32_t deadline_ms;
+    hwai_cancel_token *cancel;
 } hwai__call;
 
-/* A request ready to go: URL, headers and signature for one attempt. */
+/* A request ready to go: URL, headers and authorization for one attempt. */
 typedef struct hwai__prepared {
     hwai__url base_url;
     hwai__buf path;
@@ -35,13 +48,52 @@ typedef struct hwai__prepared {
     hwai__buf uri;
     hwai__buf url;
     hwai__http_request request;
+    hwai__auth_scope scope;
+    /* Project id of the request's region, configured or looked up. */
+    char *project_id;
+    /* IAM token sent with this attempt, to drop it if the gateway rejects it. */
+    char *token_used;
+    const hwai_credentials *credentials;
+    /* Monotonic milliseconds at which the call's deadline passes. */
+    uint64_t deadline_at_ms;
 } hwai__prepared;
 
-/* Resolves the endpoint, fills in the project id and signs; on failure nothing
- * was sent. Free with hwai__prepared_cleanup, also after a failure. */
+/* Resolves the endpoint and the project id (looking it up through IAM when
+ * needed); nothing is sent to the service. Free with hwai__prepared_cleanup,
+ * also after a failure. */
 hwai_status hwai__pipeline_prepare(
     hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err);
+
+/* Builds the headers and authorization of one attempt, signing anew. */
+hwai_status hwai__pipeline_authorize(
+    hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err);
 void hwai__prepared_cleanup(hwai__prepared *prep);
+
+/* After a failed attempt: decides by the retry policy and the call's
+ * idempotency whether to try again, and if so logs the reason and sleeps the
+ * backoff delay (Retry-After when the answer had it). Returns HWAI_OK to try
+ * again; otherwise the status to return (status itself, or HWAI_E_CANCELLED
+ * when the sleep was cancelled). Never sleeps past the call's deadline. */
+hwai_status hwai__pipeline_retry_wait(
+    hwai_client *client,
+    const hwai__call *call,
+    const hwai__prepared *prep,
+    const hwai__http_response *resp,
+    unsigned int attempt,
+    hwai_status status,
+    hwai_error **err);
+
+/* After a 401 to a request that carried an IAM token: drops the token and
+ * returns true the first time, so the caller tries once more with a new one. */
+bool hwai__pipeline_token_rejected(
+    hwai_client *client,
+    const hwai__call *call,
+    hwai__prepared *prep,
+    const hwai__http_response *resp,
+    bool *already_refreshed);
+
+/* Milliseconds of a monotonic clock, for deadlines. */
+uint64_t hwai__monotonic_ms(void);
 
 /* Maps a 3xx (never followed) or >= 400 answer to an error; HWAI_OK otherwise. */
 hwai_status hwai__pipeline_check_status(

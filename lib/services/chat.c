@@ -41,6 +41,8 @@ hwai_status hwai_chat(
         .path = route.path.data,
         .body = body,
         .body_len = body_len,
+        .deadline_ms = req->deadline_ms,
+        .cancel = req->cancel,
     };
     status = hwai__pipeline_json(client, &call, &resp, &root, err);
     if (status == HWAI_OK) {

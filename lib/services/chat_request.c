@@ -124,7 +124,7 @@ static hwai_status build_openai_path(
     hwai__buf base = HWAI__BUF_INIT;
     hwai__url url;
     memset(&url, 0, sizeof(url));
-    hwai_status status = hwai__endpoint_base(client, HWAI__SERVICE_MAAS, &base, err);
+    hwai_status status = hwai__endpoint_base(client, HWAI_SERVICE_MAAS, &base, err);
     if (status == HWAI_OK) {
         status = hwai__url_parse(&url, base.data, err);
     }
@@ -144,11 +144,11 @@ hwai_status hwai__chat_route_build(
     hwai__buf_clear(&route->path);
     hwai_status status = HWAI_OK;
     if (hwai__str_empty(req->deployment_id)) {
-        route->service = HWAI__SERVICE_MAAS;
+        route->service = HWAI_SERVICE_MAAS;
         route->openai_compatible = true;
         status = build_openai_path(client, route, err);
     } else {
-        route->service = HWAI__SERVICE_PANGU;
+        route->service = HWAI_SERVICE_PANGU;
         route->openai_compatible = false;
         if (hwai__str_empty(req->pool_id)) {
             hwai__buf_append_str(&route->path, "/v1/{project_id}/deployments/");

@@ -9,7 +9,7 @@
 
 /* Where a chat request goes. */
 typedef struct hwai__chat_route {
-    hwai__service service;
+    hwai_service service;
     hwai__buf path;
     /* OpenAI-compatible gateways; they take stream_options. */
     bool openai_compatible;

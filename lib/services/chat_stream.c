@@ -16,6 +16,7 @@ struct hwai_chat_stream {
     hwai_chat_chunk chunk;
     /* JSON of the chunk handed out last; its strings back chunk. */
     json_t *chunk_root;
+    hwai__buf chunk_raw;
     hwai_chat_stream_summary summary;
     hwai__buf content;
     char *finish_reason;
@@ -52,6 +53,7 @@ hwai_status hwai_chat_stream_open(
     }
     clock_gettime(CLOCK_MONOTONIC, &s->opened);
     s->summary.first_chunk_ms = -1;
+    s->summary.content = "";
     hwai__chat_route route = {0};
     size_t body_len = 0;
     char *body = NULL;
@@ -69,6 +71,8 @@ hwai_status hwai_chat_stream_open(
             .path = route.path.data,
             .body = body,
             .body_len = body_len,
+            .deadline_ms = req->deadline_ms,
+            .cancel = req->cancel,
         };
         status = hwai__event_stream_open(
             &s->events, client, &call, HWAI__DEFAULT_MAX_EVENT_BYTES, err);
@@ -192,16 +196,43 @@ static void read_delta(hwai_chat_chunk *chunk, const json_t *choice)
     chunk->finish_reason = hwai__json_str(choice, "finish_reason");
 }
 
-/* Turns one data event into the chunk handed out; root is kept alive by s. */
+static hwai_status truncated(hwai_chat_stream *s, const char *where, hwai_error **err)
+{
+    hwai__error_set_http(
+        err,
+        HWAI_E_STREAM_TRUNCATED,
+        s->summary.http_status,
+        NULL,
+        s->request_id,
+        "chat stream truncated: the connection closed %s after %zu bytes of text, "
+        "without [DONE] or a finish reason",
+        where,
+        s->content.len);
+    return finish(s, HWAI_E_STREAM_TRUNCATED, err);
+}
+
+/* Turns one data event into the chunk handed out; root is kept alive by s.
+ * cut tells that the event was flushed from a body that ended mid-event. */
 static hwai_status read_chunk(
-    hwai_chat_stream *s, const hwai__sse_event *event, hwai_error **err)
+    hwai_chat_stream *s, const hwai__sse_event *event, bool cut, hwai_error **err)
 {
     json_t *root = NULL;
     hwai_status status =
-        hwai__json_parse(event->data, event->data_len, HWAI__JSON_MAX_DEPTH, &root, err);
+        hwai__json_parse(event->data, event->data_len, HWAI__JSON_MAX_DEPTH, &root, NULL);
+    if (status != HWAI_OK && cut) {
+        return truncated(s, "inside an event", err);
+    }
     if (status != HWAI_OK) {
+        hwai__json_parse(event->data, event->data_len, HWAI__JSON_MAX_DEPTH, &root, err);
         hwai__error_prefix(err, "chat stream event");
         return finish(s, status, err);
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        hwai__error_set_http(
+            err, HWAI_E_BAD_RESPONSE, s->summary.http_status, NULL, s->request_id,
+            "chat stream event is not a JSON object");
+        return finish(s, HWAI_E_BAD_RESPONSE, err);
     }
     if (report_error_object(s, root, err)) {
         json_decref(root);
@@ -216,18 +247,14 @@ static hwai_status read_chunk(
         read_delta(&s->chunk, json_array_get(choices, 0));
     }
     hwai__chat_usage_from_json(json_object_get(root, "usage"), &s->chunk.usage);
-    s->chunk.raw_json = event->data;
-    s->chunk.raw_json_len = event->data_len;
     /* raw_json must outlive the event buffer, which the next event reuses. */
-    char *raw = hwai__strndup(event->data, event->data_len);
-    if (!raw || json_object_set_new(root, "\x01raw", json_stringn(raw, event->data_len)) != 0) {
-        free(raw);
+    hwai__buf_clear(&s->chunk_raw);
+    if (!hwai__buf_append(&s->chunk_raw, event->data, event->data_len)) {
         return finish(s, hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading a chunk"),
                       err);
     }
-    free(raw);
-    const json_t *kept = json_object_get(root, "\x01raw");
-    s->chunk.raw_json = json_string_value(kept);
+    s->chunk.raw_json = s->chunk_raw.data;
+    s->chunk.raw_json_len = s->chunk_raw.len;
     if (append_summary(s, &s->chunk) != HWAI_OK) {
         return finish(s, hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading a chunk"),
                       err);
@@ -272,23 +299,14 @@ static hwai_status handle_error_event(
     return s->final_status;
 }
 
-/* The answer ended: complete only after [DONE] or a finish reason. */
+/* The answer ended: complete only after [DONE] or a finish reason. A body cut
+ * after the finish reason arrived lost nothing the caller needs. */
 static hwai_status end_of_body(hwai_chat_stream *s, bool incomplete, hwai_error **err)
 {
-    if (s->finish_reason && !incomplete) {
+    if (s->finish_reason) {
         return finish(s, HWAI_OK, err);
     }
-    hwai__error_set_http(
-        err,
-        HWAI_E_STREAM_TRUNCATED,
-        s->summary.http_status,
-        NULL,
-        s->request_id,
-        "chat stream truncated: the connection closed %s after %zu bytes of text, "
-        "without [DONE] or a finish reason",
-        incomplete ? "inside an event" : "between events",
-        s->content.len);
-    return finish(s, HWAI_E_STREAM_TRUNCATED, err);
+    return truncated(s, incomplete ? "inside an event" : "between events", err);
 }
 
 hwai_status hwai_chat_stream_next(
@@ -324,7 +342,7 @@ hwai_status hwai_chat_stream_next(
         if (is_done_marker(event)) {
             return finish(s, HWAI_OK, err);
         }
-        status = read_chunk(s, event, err);
+        status = read_chunk(s, event, incomplete, err);
         if (status != HWAI_OK) {
             return status;
         }
@@ -352,6 +370,7 @@ void hwai_chat_stream_free(hwai_chat_stream *s)
     }
     hwai__event_stream_free(s->events);
     json_decref(s->chunk_root);
+    hwai__buf_cleanup(&s->chunk_raw);
     hwai__buf_cleanup(&s->content);
     free(s->finish_reason);
     free(s->request_id);

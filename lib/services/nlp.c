@@ -153,13 +153,15 @@ hwai_status hwai_nlp_sentiment(
                                                               : HWAI_E_NOMEM;
     }
     hwai__call call = {
-        .service = HWAI__SERVICE_NLP,
+        .service = HWAI_SERVICE_NLP,
         .operation = "sentiment",
         .method = "POST",
         .path = "/v1/{project_id}/nlu/sentiment",
         .body = body,
         .body_len = body_len,
         .error_code_in_success = true,
+        .deadline_ms = req->deadline_ms,
+        .cancel = req->cancel,
     };
     hwai__http_response resp = HWAI__HTTP_RESPONSE_INIT;
     json_t *root = NULL;

@@ -1,12 +1,13 @@
 #include "stream/event_stream.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/client_internal.h"
 #include "core/error_internal.h"
+#include "retry/cancel.h"
 #include "util/str.h"
 
 /* How long one pump may wait for the network before the loop looks at the
@@ -42,6 +43,19 @@ struct hwai__event_stream {
     bool ended;
     bool incomplete;
     atomic_bool cancelled;
+    /* Guards http against a cancel from another thread while an attempt
+     * replaces it. */
+    pthread_mutex_t http_lock;
+    /* The call's cancellation token, watched while the stream lives. */
+    hwai_cancel_token *cancel;
+    int cancel_watch;
+    /* A failure that arrived while parsed events were still queued; returned
+     * once the caller has taken them. */
+    hwai_status pending_status;
+    hwai_error *pending_error;
+    /* Idle timeout: a pump that brings no byte for this long fails the stream. */
+    uint32_t idle_timeout_ms;
+    uint64_t last_data_ms;
 };
 
 static hwai_status queue_event(const hwai__sse_event *event, void *user_data)
@@ -94,6 +108,7 @@ static void decide_body_mode(hwai__event_stream *s)
 static bool on_body(void *user_data, const char *data, size_t len)
 {
     hwai__event_stream *s = user_data;
+    s->last_data_ms = hwai__monotonic_ms();
     if (s->body_mode == BODY_UNDECIDED) {
         decide_body_mode(s);
     }
@@ -135,7 +150,30 @@ static hwai_status take_body_error(hwai__event_stream *s, hwai_error **err)
 static hwai_status pump(hwai__event_stream *s, hwai_error **err)
 {
     bool done = false;
-    hwai_status status = s->http->ops->pump(s->http, PUMP_WAIT_MS, &done, err);
+    uint64_t now = hwai__monotonic_ms();
+    uint64_t idle_end = s->last_data_ms + s->idle_timeout_ms;
+    if (now >= idle_end) {
+        return hwai__error_set(
+            err, HWAI_E_TIMEOUT, "stream idle: no data for %u ms (stream_idle_timeout_ms)",
+            s->idle_timeout_ms);
+    }
+    uint64_t wait = idle_end - now < PUMP_WAIT_MS ? idle_end - now : PUMP_WAIT_MS;
+    hwai_status status = s->http->ops->pump(s->http, (int)wait, &done, err);
+    if (s->body_status != HWAI_OK && s->body_mode == BODY_SSE) {
+        /* The events parsed before the bad one still reach the caller first. */
+        s->pending_status = s->body_status;
+        s->pending_error = s->body_error;
+        s->body_error = NULL;
+        s->body_status = HWAI_OK;
+        s->transfer_done = true;
+        s->ended = true;
+        s->incomplete = true;
+        if (err) {
+            hwai_error_free(*err);
+            *err = NULL;
+        }
+        return HWAI_OK;
+    }
     if (s->body_status != HWAI_OK) {
         return take_body_error(s, err);
     }
@@ -160,6 +198,9 @@ static hwai_status wait_for_headers(hwai__event_stream *s, hwai_error **err)
 {
     hwai_status status = HWAI_OK;
     while (status == HWAI_OK && !s->transfer_done && !s->http->ops->headers_complete(s->http)) {
+        if (atomic_load(&s->cancelled)) {
+            return hwai__error_set(err, HWAI_E_CANCELLED, "stream cancelled by the caller");
+        }
         status = pump(s, err);
     }
     return status;
@@ -199,6 +240,110 @@ static hwai_status check_answer(
     return status;
 }
 
+/* Drops what an attempt left behind, so the next one starts clean. */
+static void set_http(hwai__event_stream *s, hwai__http_stream *http)
+{
+    pthread_mutex_lock(&s->http_lock);
+    hwai__http_stream *old = s->http;
+    s->http = http;
+    if (old) {
+        old->ops->close(old);
+    }
+    pthread_mutex_unlock(&s->http_lock);
+}
+
+static hwai_status reset_attempt(hwai__event_stream *s, hwai_error **err)
+{
+    set_http(s, NULL);
+    hwai__http_response_cleanup(&s->resp);
+    hwai__sse_parser_cleanup(&s->parser);
+    s->queue_count = 0;
+    s->queue_head = 0;
+    s->body_mode = BODY_UNDECIDED;
+    s->body_status = HWAI_OK;
+    hwai_error_free(s->body_error);
+    s->body_error = NULL;
+    s->transfer_done = false;
+    s->last_data_ms = hwai__monotonic_ms();
+    return hwai__sse_parser_init(&s->parser, s->max_event_bytes, err);
+}
+
+static hwai_status open_attempt(
+    hwai__event_stream *s, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
+{
+    hwai_client *client = s->client;
+    uint64_t start = hwai__monotonic_ms();
+    hwai_status status = reset_attempt(s, err);
+    if (status == HWAI_OK) {
+        status = hwai__pipeline_authorize(client, call, prep, err);
+    }
+    if (status != HWAI_OK) {
+        return status;
+    }
+    /* The call's deadline bounds opening; the answer itself may take as long
+     * as the client's total timeout, and the idle timeout catches a stall. */
+    prep->request.timeout_ms = client->timeout_ms;
+    hwai__http_stream *http = NULL;
+    status = client->transport->ops->stream_open(
+        client->transport, &prep->request, &s->resp, on_body, s, &http, err);
+    set_http(s, http);
+    if (status == HWAI_OK) {
+        status = wait_for_headers(s, err);
+    }
+    if (status == HWAI_OK) {
+        status = check_answer(s, call, err);
+    }
+    hwai__pipeline_log_result(
+        client, call, prep, &s->resp, status, (long)(hwai__monotonic_ms() - start), err);
+    return status;
+}
+
+static void wake_on_cancel(void *arg)
+{
+    hwai__event_stream_cancel(arg);
+}
+
+/* Opens the stream, retrying by the client's policy: nothing has reached the
+ * caller yet, so a retry cannot repeat text. */
+static hwai_status open_with_retries(
+    hwai__event_stream *s, const hwai__call *call, hwai_error **err)
+{
+    hwai__prepared prep;
+    hwai_status status = hwai__pipeline_prepare(s->client, call, &prep, err);
+    unsigned int attempt = 0;
+    bool token_refreshed = false;
+    while (status == HWAI_OK) {
+        if (atomic_load(&s->cancelled)) {
+            status = hwai__error_set(err, HWAI_E_CANCELLED, "stream cancelled by the caller");
+            break;
+        }
+        if (hwai__monotonic_ms() >= prep.deadline_at_ms) {
+            status = hwai__error_set(
+                err, HWAI_E_TIMEOUT, "%s timed out: the call's deadline passed after %u attempts",
+                call->operation, attempt);
+            break;
+        }
+        attempt++;
+        status = open_attempt(s, call, &prep, err);
+        if (status == HWAI_OK) {
+            break;
+        }
+        if (hwai__pipeline_token_rejected(s->client, call, &prep, &s->resp, &token_refreshed)) {
+            attempt--;
+            status = HWAI_OK;
+            continue;
+        }
+        status = hwai__pipeline_retry_wait(s->client, call, &prep, &s->resp, attempt, status, err);
+        if (status == HWAI_OK && err) {
+            hwai_error_free(*err);
+            *err = NULL;
+        }
+    }
+    hwai__error_set_attempts(err, attempt);
+    hwai__prepared_cleanup(&prep);
+    return status;
+}
+
 hwai_status hwai__event_stream_open(
     hwai__event_stream **out,
     hwai_client *client,
@@ -213,30 +358,17 @@ hwai_status hwai__event_stream_open(
     }
     s->client = client;
     s->max_event_bytes = max_event_bytes;
+    s->idle_timeout_ms = client->stream_idle_timeout_ms;
+    s->cancel = call->cancel;
+    s->cancel_watch = -1;
     atomic_init(&s->cancelled, false);
-    hwai__prepared prep;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    pthread_mutex_init(&s->http_lock, NULL);
     hwai_status status = hwai__sse_parser_init(&s->parser, max_event_bytes, err);
+    if (status == HWAI_OK && s->cancel) {
+        s->cancel_watch = hwai__cancel_watch(s->cancel, wake_on_cancel, s);
+    }
     if (status == HWAI_OK) {
-        status = hwai__pipeline_prepare(client, call, &prep, err);
-        if (status == HWAI_OK) {
-            status = client->transport->ops->stream_open(
-                client->transport, &prep.request, &s->resp, on_body, s, &s->http, err);
-        }
-        if (status == HWAI_OK) {
-            status = wait_for_headers(s, err);
-        }
-        if (status == HWAI_OK) {
-            status = check_answer(s, call, err);
-        }
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed_ms = (long)((now.tv_sec - start.tv_sec) * 1000 +
-                                 (now.tv_nsec - start.tv_nsec) / 1000000);
-        hwai__pipeline_log_result(client, call, &prep, &s->resp, status, elapsed_ms, err);
-        hwai__error_set_attempts(err, s->http ? 1 : 0);
-        hwai__prepared_cleanup(&prep);
+        status = open_with_retries(s, call, err);
     }
     if (status != HWAI_OK) {
         hwai__event_stream_free(s);
@@ -281,11 +413,25 @@ hwai_status hwai__event_stream_next(
         }
         if (s->queue_head < s->queue_count) {
             *out = pop_event(s);
+            /* Events flushed at the end of a cut body may be cut themselves. */
+            *out_incomplete = s->ended && s->incomplete;
             return HWAI_OK;
         }
         /* Every queued event was handed out: start over at the front. */
         s->queue_head = 0;
         s->queue_count = 0;
+        if (s->pending_status != HWAI_OK) {
+            if (err) {
+                hwai_error_free(*err);
+                *err = s->pending_error;
+                s->pending_error = NULL;
+                if (!*err) {
+                    hwai__error_set(err, s->pending_status, "%s",
+                                    hwai_status_str(s->pending_status));
+                }
+            }
+            return s->pending_status;
+        }
         if (s->ended) {
             *out_incomplete = s->incomplete;
             return HWAI_OK;
@@ -307,6 +453,11 @@ hwai_status hwai__event_stream_next(
             s->ended = true;
             s->incomplete = true;
             if (s->queue_head < s->queue_count) {
+                s->pending_status = status;
+                if (err) {
+                    s->pending_error = *err;
+                    *err = NULL;
+                }
                 continue;
             }
             return status;
@@ -320,9 +471,11 @@ void hwai__event_stream_cancel(hwai__event_stream *s)
         return;
     }
     atomic_store(&s->cancelled, true);
+    pthread_mutex_lock(&s->http_lock);
     if (s->http) {
         s->http->ops->wakeup(s->http);
     }
+    pthread_mutex_unlock(&s->http_lock);
 }
 
 const hwai__http_response *hwai__event_stream_response(const hwai__event_stream *s)
@@ -335,9 +488,11 @@ void hwai__event_stream_free(hwai__event_stream *s)
     if (!s) {
         return;
     }
-    if (s->http) {
-        s->http->ops->close(s->http);
+    if (s->cancel) {
+        hwai__cancel_unwatch(s->cancel, s->cancel_watch);
     }
+    set_http(s, NULL);
+    pthread_mutex_destroy(&s->http_lock);
     for (size_t i = 0; i < s->queue_cap; i++) {
         hwai__buf_cleanup(&s->queue[i].type);
         hwai__buf_cleanup(&s->queue[i].data);
@@ -347,5 +502,6 @@ void hwai__event_stream_free(hwai__event_stream *s)
     hwai__sse_parser_cleanup(&s->parser);
     hwai__http_response_cleanup(&s->resp);
     hwai_error_free(s->body_error);
+    hwai_error_free(s->pending_error);
     free(s);
 }

@@ -28,8 +28,9 @@ hwai_status hwai__event_stream_open(
     hwai_error **err);
 
 /* Returns the next event, or NULL in *out once the answer has ended; the event
- * is borrowed until the next call. At the end, *out_incomplete tells whether
- * the answer stopped inside a line or an event block. */
+ * is borrowed until the next call. *out_incomplete tells whether the answer
+ * stopped inside a line or an event block: at the end, and for events flushed
+ * from such a cut body (which may be cut themselves). */
 hwai_status hwai__event_stream_next(
     hwai__event_stream *stream,
     const hwai__sse_event **out,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error_internal.h"
+#include "retry/cancel.h"
 #include "transport/curl_transport.h"
 
 typedef struct curl_http_stream {
@@ -144,4 +145,60 @@ hwai_status hwai__curl_stream_open(
     }
     *out = &s->base;
     return HWAI_OK;
+}
+
+typedef struct buffered_body {
+    hwai__http_response *resp;
+    size_t max_bytes;
+    bool too_large;
+} buffered_body;
+
+static bool buffer_body(void *user_data, const char *data, size_t len)
+{
+    buffered_body *body = user_data;
+    if (body->max_bytes && body->resp->body.len + len > body->max_bytes) {
+        body->too_large = true;
+        return false;
+    }
+    return hwai__buf_append(&body->resp->body, data, len);
+}
+
+static void wake_stream(void *arg)
+{
+    hwai__http_stream *stream = arg;
+    stream->ops->wakeup(stream);
+}
+
+hwai_status hwai__curl_perform_cancellable(
+    hwai__transport *transport,
+    const hwai__http_request *req,
+    hwai__http_response *resp,
+    hwai_error **err)
+{
+    buffered_body body = {resp, req->max_response_bytes, false};
+    hwai__http_stream *stream = NULL;
+    hwai_status status =
+        hwai__curl_stream_open(transport, req, resp, buffer_body, &body, &stream, err);
+    if (status != HWAI_OK) {
+        return status;
+    }
+    int watch = hwai__cancel_watch(req->cancel, wake_stream, stream);
+    bool done = false;
+    while (status == HWAI_OK && !done) {
+        if (hwai__cancel_is_set(req->cancel)) {
+            status = hwai__error_set(err, HWAI_E_CANCELLED, "request cancelled by the caller");
+            break;
+        }
+        status = stream->ops->pump(stream, 1000, &done, err);
+    }
+    hwai__cancel_unwatch(req->cancel, watch);
+    if (body.too_large) {
+        status = hwai__error_set(
+            err,
+            HWAI_E_RESPONSE_TOO_LARGE,
+            "response body exceeds the maximum of %zu bytes; raise max_response_bytes",
+            body.max_bytes);
+    }
+    stream->ops->close(stream);
+    return status;
 }

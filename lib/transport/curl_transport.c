@@ -24,6 +24,12 @@ struct hwai__curl_transport {
     char *ca_file;
     char *ca_path;
     bool insecure;
+    char *client_cert_file;
+    char *client_key_file;
+    char *proxy_url;
+    char *proxy_username;
+    /* Wiped when the transport is destroyed. */
+    char *proxy_password;
 };
 
 static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *user)
@@ -199,9 +205,21 @@ static void set_security(hwai__curl_transport *t, CURL *easy)
     if (t->ca_path) {
         curl_easy_setopt(easy, CURLOPT_CAPATH, t->ca_path);
     }
+    if (t->client_cert_file) {
+        curl_easy_setopt(easy, CURLOPT_SSLCERT, t->client_cert_file);
+    }
+    if (t->client_key_file) {
+        curl_easy_setopt(easy, CURLOPT_SSLKEY, t->client_key_file);
+    }
     /* Proxies come only from explicit configuration, never from http_proxy
      * and friends in the environment. */
-    curl_easy_setopt(easy, CURLOPT_PROXY, "");
+    curl_easy_setopt(easy, CURLOPT_PROXY, t->proxy_url ? t->proxy_url : "");
+    if (t->proxy_username) {
+        curl_easy_setopt(easy, CURLOPT_PROXYUSERNAME, t->proxy_username);
+    }
+    if (t->proxy_password) {
+        curl_easy_setopt(easy, CURLOPT_PROXYPASSWORD, t->proxy_password);
+    }
 }
 
 hwai_status hwai__curl_transfer_begin(
@@ -314,6 +332,11 @@ static hwai_status curl_perform(
     hwai__http_response *resp,
     hwai_error **err)
 {
+    /* A cancellable transfer runs through a multi handle, so a cancel can wake
+     * its wait at once. */
+    if (req->cancel) {
+        return hwai__curl_perform_cancellable(transport, req, resp, err);
+    }
     hwai__curl_transfer xfer;
     memset(&xfer, 0, sizeof(xfer));
     xfer.resp = resp;
@@ -345,6 +368,11 @@ static void curl_destroy(hwai__transport *transport)
     pthread_mutex_destroy(&t->pool_lock);
     free(t->ca_file);
     free(t->ca_path);
+    free(t->client_cert_file);
+    free(t->client_key_file);
+    free(t->proxy_url);
+    free(t->proxy_username);
+    hwai__secret_free(t->proxy_password);
     free(t);
 }
 
@@ -370,8 +398,19 @@ hwai_status hwai__transport_curl_new(
     t->insecure = config->insecure_skip_tls_verify;
     t->ca_file = hwai__strdup(config->ca_file);
     t->ca_path = hwai__strdup(config->ca_path);
+    t->client_cert_file = hwai__strdup(config->client_cert_file);
+    t->client_key_file = hwai__strdup(config->client_key_file);
+    t->proxy_url = hwai__strdup(config->proxy_url);
+    t->proxy_username = hwai__strdup(config->proxy_username);
+    t->proxy_password = hwai__secret_dup(config->proxy_password);
     t->share = curl_share_init();
-    if (!t->share || (config->ca_file && !t->ca_file) || (config->ca_path && !t->ca_path)) {
+    bool copied = (!config->ca_file || t->ca_file) && (!config->ca_path || t->ca_path) &&
+                  (!config->client_cert_file || t->client_cert_file) &&
+                  (!config->client_key_file || t->client_key_file) &&
+                  (!config->proxy_url || t->proxy_url) &&
+                  (!config->proxy_username || t->proxy_username) &&
+                  (!config->proxy_password || t->proxy_password);
+    if (!t->share || !copied) {
         curl_destroy(&t->base);
         return hwai__error_set(err, HWAI_E_NOMEM, "out of memory creating the transport");
     }

@@ -37,6 +37,13 @@ hwai_status hwai__curl_stream_open(
     hwai__http_stream **out,
     hwai_error **err);
 
+/* A blocking transfer that req->cancel can end promptly. */
+hwai_status hwai__curl_perform_cancellable(
+    hwai__transport *transport,
+    const hwai__http_request *req,
+    hwai__http_response *resp,
+    hwai_error **err);
+
 /* Takes an easy handle from the pool (or makes one) and sets it up for req. */
 hwai_status hwai__curl_transfer_begin(
     hwai__transport *transport,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "hwai/error.h"
+#include "hwai/retry.h"
 #include "util/buf.h"
 #include "util/headers.h"
 
@@ -23,6 +24,8 @@ typedef struct hwai__http_request {
     uint32_t connect_timeout_ms;
     uint32_t timeout_ms;
     size_t max_response_bytes;
+    /* When set, cancelling it ends the transfer promptly with HWAI_E_CANCELLED. */
+    hwai_cancel_token *cancel;
 } hwai__http_request;
 
 typedef struct hwai__http_response {
@@ -41,6 +44,11 @@ typedef struct hwai__transport_config {
     const char *ca_file;
     const char *ca_path;
     bool insecure_skip_tls_verify;
+    const char *client_cert_file;
+    const char *client_key_file;
+    const char *proxy_url;
+    const char *proxy_username;
+    const char *proxy_password;
 } hwai__transport_config;
 
 typedef struct hwai__transport hwai__transport;

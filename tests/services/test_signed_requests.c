@@ -59,7 +59,7 @@ static void test_client_query_unicode_path_and_token(void **state)
     assert_true(hwai__query_add(&query, "tag", "2"));
     assert_true(hwai__query_add(&query, "tag", "10"));
     hwai__call call = {
-        .service = HWAI__SERVICE_NLP,
+        .service = HWAI_SERVICE_NLP,
         .operation = "echo",
         .method = "GET",
         .path = "/v1/{project_id}/hwai-echo/%E6%A8%A1%E5%9E%8B/a%20b",

@@ -193,11 +193,6 @@ static void *own_client_worker(void *arg)
         opts.timeout_ms = w->timeout_ms;
         opts.call_timeout_ms = w->timeout_ms;
         opts.retry = &retry;
-        /* One attempt per call: these rows time single transfers, and retries
-         * would add their own attempts and delays. */
-        hwai_retry_policy no_retries = HWAI_RETRY_POLICY_INIT;
-        no_retries.max_attempts = 1;
-        opts.retry = &no_retries;
         hwai_client *client = NULL;
         hwai_error *err = NULL;
         hwai_status call_status = hwai_client_new(&client, &opts, &err);

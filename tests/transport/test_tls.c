@@ -216,12 +216,18 @@ static void test_tls_missing_ca_file(void **state)
     endpoint_for(srv, "127.0.0.1", endpoint, sizeof(endpoint));
     char missing[600];
     snprintf(missing, sizeof(missing), "%s.missing", srv->ca_file);
-    tls_setup setup = {missing, 0, NULL};
-    hwai_client *client = new_client(endpoint, &setup);
+    /* An unreadable CA file is rejected when the client is made, naming it,
+     * rather than surfacing later as a TLS failure. */
+    hwai_client_options opts = HWAI_CLIENT_OPTIONS_INIT;
+    opts.endpoint = endpoint;
+    opts.ca_file = missing;
+    hwai_client *client = NULL;
     hwai_error *err = NULL;
-    assert_int_equal(call_sentiment(client, &err), HWAI_E_TLS);
+    assert_int_equal(hwai_client_new(&client, &opts, &err), HWAI_E_INVALID_ARG);
+    assert_null(client);
+    assert_non_null(strstr(hwai_error_message(err), "ca_file"));
+    assert_non_null(strstr(hwai_error_message(err), ".missing"));
     hwai_error_free(err);
-    hwai_client_free(client);
 }
 
 /* Variants: two clients with verification off, each making two calls. The

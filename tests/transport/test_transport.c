@@ -238,11 +238,13 @@ static const interim_case interim_cases[] = {
 static void check_final_headers_only(const raw_server *srv)
 {
     hwai__transport *transport = NULL;
-    hwai__transport_config config = {NULL, NULL, false};
+    hwai__transport_config config = {0};
     assert_int_equal(hwai__transport_curl_new(&transport, &config, NULL), HWAI_OK);
     char url[96];
     snprintf(url, sizeof(url), "%s/v1/check", raw_server_url(srv));
-    hwai__http_request req = {"POST", url, NULL, "{}", 2, 5000, 10000, MIB};
+    hwai__http_request req = {
+        .method = "POST", .url = url, .body = "{}", .body_len = 2,
+        .connect_timeout_ms = 5000, .timeout_ms = 10000, .max_response_bytes = MIB};
     hwai__http_response resp = HWAI__HTTP_RESPONSE_INIT;
     hwai_error *err = NULL;
     assert_int_equal(transport->ops->perform(transport, &req, &resp, &err), HWAI_OK);

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Sum meson test logs into one line: "N passed, N failed, N skipped".
 
-Each argument is a meson-logs/testlog.json. Every run must list the same tests
+Each argument is a meson-logs/testlog.json. `--extra NAME=OK|FAIL` adds the
+result of a check that ran outside meson, and `--subset LOG` a run of only
+some of the tests (such as the valgrind run), counted but not compared; both
+are repeatable. Every run must list the same tests
 (the same names, in any order); otherwise the summary counts a failure and
 says which tests differ. Exit status 1 on any failure.
 """
@@ -26,10 +29,28 @@ def read_log(path):
     return results
 
 
-def main(paths):
+def main(args):
+    extras = []
+    subsets = []
+    paths = []
+    while args:
+        arg = args.pop(0)
+        if arg == "--extra" and args:
+            extras.append(args.pop(0))
+        elif arg == "--subset" and args:
+            subsets.append(args.pop(0))
+        else:
+            paths.append(arg)
     passed = failed = skipped = 0
+    for extra in extras:
+        name, _, result = extra.partition("=")
+        if result == "OK":
+            passed += 1
+        else:
+            print("%s: %s" % (name, result or "no result"), file=sys.stderr)
+            failed += 1
     runs = [read_log(path) for path in paths]
-    for results in runs:
+    for results in runs + [read_log(path) for path in subsets]:
         for result in results.values():
             if result in PASSED:
                 passed += 1

@@ -25,6 +25,17 @@ run_suite() {
 run_suite build-test || status=1
 run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false || status=1
 
-python3 tools/dev/summarize_tests.py \
+# The C integration suites once more under valgrind: no leak, no invalid access.
+meson test -C build-test --setup valgrind --suite valgrind --print-errorlogs \
+    --num-processes 2 --logbase valgrind || status=1
+
+# Every log line and error text the suites produced, checked for test secrets.
+secret_scan=OK
+python3 tools/dev/scan_secrets.py \
+    build-test/meson-logs/testlog.txt build-sanitize/meson-logs/testlog.txt \
+    build-test/meson-logs/valgrind-valgrind.txt || secret_scan=FAIL
+
+python3 tools/dev/summarize_tests.py --extra "secret-scan=$secret_scan" \
+    --subset build-test/meson-logs/valgrind-valgrind.json \
     build-test/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json || status=1
 exit $status
