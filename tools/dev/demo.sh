@@ -15,7 +15,8 @@ meson compile -C build >/dev/null
 
 python=$(command -v python3)
 out=$(mktemp)
-"$python" tools/emulator/hwai_emulator.py --port 0 --quiet >"$out" &
+# A short pause between streamed pieces shows the answer arriving piece by piece.
+"$python" tools/emulator/hwai_emulator.py --port 0 --quiet --stream-delay-ms 60 >"$out" &
 emulator_pid=$!
 trap 'kill "$emulator_pid" 2>/dev/null; wait "$emulator_pid" 2>/dev/null; rm -f "$out"' EXIT INT TERM
 
@@ -36,8 +37,8 @@ export HUAWEICLOUD_SDK_AK=HWAIEMULATORAK000001
 export HUAWEICLOUD_SDK_SK=hwai-emulator-sk-0123456789abcdef
 export HUAWEICLOUD_SDK_PROJECT_ID=0123456789abcdef0123456789abcdef
 
-echo "\$ hwai chat --deployment pangu-demo \"请用三句话介绍一下成都。\""
-./build/tools/cli/hwai --endpoint "$endpoint" chat --deployment pangu-demo \
+echo "\$ hwai chat --stream --deployment pangu-demo \"请用三句话介绍一下成都。\""
+./build/tools/cli/hwai --endpoint "$endpoint" chat --stream --deployment pangu-demo \
     "请用三句话介绍一下成都。"
 echo
 echo "\$ hwai nlp sentiment \"这家餐厅的服务很好，菜也很好吃。\""
