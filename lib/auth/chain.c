@@ -69,15 +69,13 @@ static hwai_status try_environment(hwai_credentials **out, hwai__buf *tried, hwa
     }
     if (!ak || !sk) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
-            "%s is set but %s is missing or empty: set both or neither",
-            ak ? ENV_AK : ENV_SK,
-            ak ? ENV_SK : ENV_AK);
+            err, HWAI_E_INVALID_ARG, "%s is set but %s is missing or empty: set both or neither",
+            ak ? ENV_AK : ENV_SK, ak ? ENV_SK : ENV_AK);
     }
     hwai_status status = hwai_credentials_new_aksk(out, ak, sk, env_value(ENV_SECURITY_TOKEN), err);
     if (status != HWAI_OK) {
-        hwai__error_prefix(err, "invalid credentials in " ENV_AK ", " ENV_SK " or " ENV_SECURITY_TOKEN);
+        hwai__error_prefix(
+            err, "invalid credentials in " ENV_AK ", " ENV_SK " or " ENV_SECURITY_TOKEN);
         return status;
     }
     status = hwai__credentials_set_origin(
@@ -129,12 +127,12 @@ static char **section_field(profile_section *section, const char *key)
         const char *key;
         size_t offset;
     } fields[] = {
-        {"ak", offsetof(profile_section, ak)},
-        {"sk", offsetof(profile_section, sk)},
-        {"security_token", offsetof(profile_section, security_token)},
-        {"project_id", offsetof(profile_section, project_id)},
-        {"domain_id", offsetof(profile_section, domain_id)},
-        {"iam_endpoint", offsetof(profile_section, iam_endpoint)},
+        { "ak", offsetof(profile_section, ak) },
+        { "sk", offsetof(profile_section, sk) },
+        { "security_token", offsetof(profile_section, security_token) },
+        { "project_id", offsetof(profile_section, project_id) },
+        { "domain_id", offsetof(profile_section, domain_id) },
+        { "iam_endpoint", offsetof(profile_section, iam_endpoint) },
     };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         if (hwai__strcasecmp(key, fields[i].key) == 0) {
@@ -162,16 +160,12 @@ static char *trim(char *text)
     return text;
 }
 
-static hwai_status malformed_line(const profile *prof, size_t line_no, const char *why, hwai_error **err)
+static hwai_status
+malformed_line(const profile *prof, size_t line_no, const char *why, hwai_error **err)
 {
     /* The line itself is never quoted: it may hold a secret. */
     return hwai__error_set(
-        err,
-        HWAI_E_INVALID_ARG,
-        "profile file %s, line %zu: %s",
-        prof->path,
-        line_no,
-        why);
+        err, HWAI_E_INVALID_ARG, "profile file %s, line %zu: %s", prof->path, line_no, why);
 }
 
 /* Applies one trimmed, non-empty, non-comment line. *section is the section
@@ -225,7 +219,8 @@ static hwai_status parse_line(
     hwai__secret_free(*field);
     *field = hwai__secret_dup(value);
     if (!*field) {
-        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading profile file %s", prof->path);
+        return hwai__error_set(
+            err, HWAI_E_NOMEM, "out of memory reading profile file %s", prof->path);
     }
     return HWAI_OK;
 }
@@ -235,7 +230,7 @@ static hwai_status parse_line(
  * those characters. */
 static hwai_status parse_profile(profile *prof, char *data, hwai_error **err)
 {
-    profile_section ignored = {0};
+    profile_section ignored = { 0 };
     profile_section *section = NULL;
     hwai_status status = HWAI_OK;
     char *cursor = data;
@@ -278,15 +273,14 @@ static hwai_status read_profile(const char *path, hwai__buf *buf, bool *missing,
     while ((got = fread(chunk, 1, sizeof(chunk), file)) > 0) {
         if (buf->len + got > PROFILE_MAX_BYTES) {
             status = hwai__error_set(
-                err,
-                HWAI_E_INVALID_ARG,
-                "profile file %s is larger than %d bytes; it is not a credentials file",
-                path,
+                err, HWAI_E_INVALID_ARG,
+                "profile file %s is larger than %d bytes; it is not a credentials file", path,
                 PROFILE_MAX_BYTES);
             break;
         }
         if (!hwai__buf_append(buf, chunk, got)) {
-            status = hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading profile file %s", path);
+            status =
+                hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading profile file %s", path);
             break;
         }
     }
@@ -327,12 +321,8 @@ static hwai_status credentials_from_section(
 {
     if (hwai__str_empty(section->ak) || hwai__str_empty(section->sk)) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
-            "profile file %s: section [%s] has %s but no %s",
-            prof->path,
-            name,
-            hwai__str_empty(section->ak) ? "sk" : "ak",
+            err, HWAI_E_INVALID_ARG, "profile file %s: section [%s] has %s but no %s", prof->path,
+            name, hwai__str_empty(section->ak) ? "sk" : "ak",
             hwai__str_empty(section->ak) ? "ak" : "sk");
     }
     hwai_status status =
@@ -380,7 +370,7 @@ static hwai_status try_profile(
 {
     hwai__buf path = HWAI__BUF_INIT;
     hwai__buf data = HWAI__BUF_INIT;
-    profile prof = {0};
+    profile prof = { 0 };
     bool missing = false;
     const char *name = NULL;
     const profile_section *section = NULL;
@@ -391,8 +381,9 @@ static hwai_status try_profile(
         goto done;
     }
     if (path.len == 0) {
-        note_tried(tried, "profile file: %s", "none, because HOME and " ENV_CREDENTIALS_FILE
-                                             " are not set");
+        note_tried(
+            tried, "profile file: %s",
+            "none, because HOME and " ENV_CREDENTIALS_FILE " are not set");
         goto done;
     }
     prof.path = path.data;
@@ -404,14 +395,16 @@ static hwai_status try_profile(
         note_tried(tried, "profile file: %s not found", path.data);
         goto done;
     }
-    status = parse_profile(&prof, data.data ? data.data : (char *)"", err);
+    if (data.len > 0) {
+        status = parse_profile(&prof, data.data, err);
+    }
     if (status != HWAI_OK) {
         goto done;
     }
     section = pick_section(&prof, &name);
     if (!section) {
-        note_tried(tried, "profile file: %s has no [basic] or [global] section with ak and sk",
-                   path.data);
+        note_tried(
+            tried, "profile file: %s has no [basic] or [global] section with ak and sk", path.data);
         goto done;
     }
     status = credentials_from_section(&prof, section, name, out, err);
@@ -451,8 +444,12 @@ static void free_header_list(struct curl_slist *list)
 }
 
 static hwai_status map_curl_error(
-    CURLcode rc, const metadata_body *body, const char *method, const char *url,
-    const char *detail, hwai_error **err)
+    CURLcode rc,
+    const metadata_body *body,
+    const char *method,
+    const char *url,
+    const char *detail,
+    hwai_error **err)
 {
     if (body->too_large) {
         return hwai__error_set(
@@ -463,13 +460,12 @@ static hwai_status map_curl_error(
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
-        return hwai__error_set(err, HWAI_E_CONNECT, "%s %s: could not connect: %s", method, url, text);
+        return hwai__error_set(
+            err, HWAI_E_CONNECT, "%s %s: could not connect: %s", method, url, text);
     case CURLE_OPERATION_TIMEDOUT:
         return hwai__error_set(err, HWAI_E_TIMEOUT, "%s %s: timed out: %s", method, url, text);
-    case CURLE_OUT_OF_MEMORY:
-        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory in libcurl");
-    default:
-        return hwai__error_set(err, HWAI_E_TRANSPORT, "%s %s failed: %s", method, url, text);
+    case CURLE_OUT_OF_MEMORY: return hwai__error_set(err, HWAI_E_NOMEM, "out of memory in libcurl");
+    default: return hwai__error_set(err, HWAI_E_TRANSPORT, "%s %s failed: %s", method, url, text);
     }
 }
 
@@ -541,11 +537,11 @@ static hwai_status metadata_request(
 /* Gets a metadata session token into header_out as a complete
  * "X-Metadata-Token: ..." line, or leaves it empty when the service has no
  * session tokens (404, 405 or 503, as older metadata services respond). */
-static hwai_status fetch_session_token(
-    const char *base, uint32_t timeout_ms, hwai__buf *header_out, hwai_error **err)
+static hwai_status
+fetch_session_token(const char *base, uint32_t timeout_ms, hwai__buf *header_out, hwai_error **err)
 {
     hwai__buf url = HWAI__BUF_INIT;
-    metadata_body body = {HWAI__BUF_INIT, false};
+    metadata_body body = { HWAI__BUF_INIT, false };
     long http_status = 0;
     hwai__buf_printf(&url, "%s/meta-data/latest/api/token", base);
     hwai_status status = url.oom ? hwai__error_set(err, HWAI_E_NOMEM, "out of memory")
@@ -563,7 +559,7 @@ static hwai_status fetch_session_token(
             err, HWAI_E_AUTH, "PUT %s failed with HTTP %ld (expected 200)", url.data, http_status);
         goto done;
     }
-    const char *token = trim(body.data.data ? body.data.data : (char *)"");
+    const char *token = body.data.len > 0 ? trim(body.data.data) : "";
     bool usable = *token != '\0';
     for (const char *c = token; usable && *c; c++) {
         usable = (unsigned char)*c > 0x20 && (unsigned char)*c < 0x7f;
@@ -593,12 +589,12 @@ static void wipe_json_string(json_t *value)
     }
 }
 
-static hwai_status parse_security_key(
-    const char *url, hwai__buf *body, hwai__metadata_keys *out, hwai_error **err)
+static hwai_status
+parse_security_key(const char *url, hwai__buf *body, hwai__metadata_keys *out, hwai_error **err)
 {
     json_t *root = NULL;
-    hwai_status status = hwai__json_parse(
-        body->data ? body->data : "", body->len, HWAI__JSON_MAX_DEPTH, &root, err);
+    hwai_status status =
+        hwai__json_parse(body->data ? body->data : "", body->len, HWAI__JSON_MAX_DEPTH, &root, err);
     if (status != HWAI_OK) {
         /* The parser's message has a position and reason, never the text. */
         hwai__error_prefix(err, "instance metadata security key response");
@@ -611,8 +607,7 @@ static hwai_status parse_security_key(
     const char *expires_at = hwai__json_str(credential, "expires_at");
     if (!json_is_string(access) || !json_is_string(secret)) {
         status = hwai__error_set(
-            err, HWAI_E_AUTH, "GET %s returned no credential.access and credential.secret",
-            url);
+            err, HWAI_E_AUTH, "GET %s returned no credential.access and credential.secret", url);
     } else if (!hwai__parse_utc_time(expires_at, &out->expires_at)) {
         status = hwai__error_set(
             err, HWAI_E_AUTH,
@@ -622,8 +617,8 @@ static hwai_status parse_security_key(
     } else {
         out->ak = hwai__secret_dup(json_string_value(access));
         out->sk = hwai__secret_dup(json_string_value(secret));
-        out->security_token = json_is_string(token) ? hwai__secret_dup(json_string_value(token))
-                                                    : NULL;
+        out->security_token =
+            json_is_string(token) ? hwai__secret_dup(json_string_value(token)) : NULL;
         if (!out->ak || !out->sk || (json_is_string(token) && !out->security_token)) {
             status = hwai__error_set(err, HWAI_E_NOMEM, "out of memory copying credentials");
         }
@@ -649,7 +644,7 @@ hwai_status hwai__metadata_fetch(
     hwai__buf base = HWAI__BUF_INIT;
     hwai__buf token_header = HWAI__BUF_INIT;
     hwai__buf key_url = HWAI__BUF_INIT;
-    metadata_body body = {HWAI__BUF_INIT, false};
+    metadata_body body = { HWAI__BUF_INIT, false };
     size_t base_len = strlen(url);
     while (base_len > 0 && url[base_len - 1] == '/') {
         base_len--;
@@ -707,7 +702,8 @@ static hwai_status try_metadata(
     hwai_error *fetch_err = NULL;
     hwai_status status = hwai__metadata_fetch(opts->metadata_url, timeout_ms, &keys, &fetch_err);
     if (status == HWAI_OK) {
-        status = hwai__credentials_new_metadata(out, opts->metadata_url, timeout_ms, &keys, &fetch_err);
+        status =
+            hwai__credentials_new_metadata(out, opts->metadata_url, timeout_ms, &keys, &fetch_err);
     }
     if (status == HWAI_E_NOMEM) {
         hwai_error_free(fetch_err);
@@ -737,11 +733,9 @@ static hwai_status check_chain_options(const hwai_credentials_chain_options *opt
 {
     if (opts->version != HWAI_CREDENTIALS_CHAIN_OPTIONS_VERSION) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
+            err, HWAI_E_INVALID_ARG,
             "hwai_credentials_chain_options version %u is unknown; this library supports %u",
-            opts->version,
-            (unsigned int)HWAI_CREDENTIALS_CHAIN_OPTIONS_VERSION);
+            opts->version, (unsigned int)HWAI_CREDENTIALS_CHAIN_OPTIONS_VERSION);
     }
     if (!opts->use_metadata) {
         return HWAI_OK;
@@ -754,7 +748,7 @@ static hwai_status check_chain_options(const hwai_credentials_chain_options *opt
     }
     /* Plain http is accepted for any host: the caller named this URL, and
      * metadata services listen on a link-local address without TLS. */
-    hwai__url parsed = {0};
+    hwai__url parsed = { 0 };
     hwai_status status = hwai__url_parse(&parsed, opts->metadata_url, err);
     hwai__url_cleanup(&parsed);
     if (status != HWAI_OK) {

@@ -112,8 +112,8 @@ static token_entry *find_entry(hwai__token_cache *cache, const char *region, con
 
 /* Finds or adds the scope's entry; NULL when out of memory. Called with the
  * lock held. */
-static token_entry *find_or_add_entry(
-    hwai__token_cache *cache, const char *region, const char *project_id)
+static token_entry *
+find_or_add_entry(hwai__token_cache *cache, const char *region, const char *project_id)
 {
     token_entry *entry = find_entry(cache, region, project_id);
     if (entry) {
@@ -171,7 +171,8 @@ static void build_token_body(
     hwai__buf *body, const hwai_credentials *creds, const char *region, const char *project_id)
 {
     hwai__buf_append_str(
-        body, "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":");
+        body,
+        "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":");
     append_json_string(body, creds->user_name);
     hwai__buf_append_str(body, ",\"password\":");
     append_json_string(body, creds->password);
@@ -197,8 +198,8 @@ static hwai_status subject_token(
         value++;
     }
     size_t len = strlen(value);
-    while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t' ||
-                       value[len - 1] == '\r' || value[len - 1] == '\n')) {
+    while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t' || value[len - 1] == '\r' ||
+                       value[len - 1] == '\n')) {
         len--;
     }
     if (len == 0) {
@@ -282,8 +283,8 @@ done:
     return status;
 }
 
-static hwai_status copy_token(
-    const token_entry *entry, char **token_out, int64_t *expires_at_out, hwai_error **err)
+static hwai_status
+copy_token(const token_entry *entry, char **token_out, int64_t *expires_at_out, hwai_error **err)
 {
     *token_out = hwai__secret_dup(entry->token);
     if (!*token_out) {
@@ -544,7 +545,8 @@ static hwai_status choose_project(
     size_t exact = 0;
     size_t index;
     json_t *project;
-    json_array_foreach(projects, index, project) {
+    json_array_foreach(projects, index, project)
+    {
         const char *id = hwai__json_str(project, "id");
         const char *name = hwai__json_str(project, "name");
         if (!id || !name) {

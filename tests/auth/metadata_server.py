@@ -155,7 +155,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
     parser.add_argument(
-        "--expires-in-s", type=int, default=7200, help="lifetime of the keys it hands out, in seconds"
+        "--expires-in-s", type=int, default=7200, help="lifetime of the keys it returns, in seconds"
     )
     args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

@@ -41,12 +41,8 @@
 #define GLOBAL_SK "global-secret-key-do-not-print"
 
 static const char *const sdk_variables[] = {
-    "HUAWEICLOUD_SDK_AK",
-    "HUAWEICLOUD_SDK_SK",
-    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-    "HUAWEICLOUD_SDK_PROJECT_ID",
-    "HUAWEICLOUD_SDK_DOMAIN_ID",
-    "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
+    "HUAWEICLOUD_SDK_AK",         "HUAWEICLOUD_SDK_SK",        "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+    "HUAWEICLOUD_SDK_PROJECT_ID", "HUAWEICLOUD_SDK_DOMAIN_ID", "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
 };
 
 typedef struct chain_fixture {
@@ -78,7 +74,10 @@ static void remove_tree(const char *path)
     /* The fixture only ever creates these names below HOME. */
     char child[400];
     const char *names[] = {
-        "/.huaweicloud/credentials", "/.huaweicloud", "/other-profile", "/env-profile",
+        "/.huaweicloud/credentials",
+        "/.huaweicloud",
+        "/other-profile",
+        "/env-profile",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(child, sizeof(child), "%s%s", path, names[i]);
@@ -98,8 +97,8 @@ static int setup(void **state)
         free(fx);
         return -1;
     }
-    snprintf(fx->default_profile, sizeof(fx->default_profile), "%s/.huaweicloud/credentials",
-             fx->home);
+    snprintf(
+        fx->default_profile, sizeof(fx->default_profile), "%s/.huaweicloud/credentials", fx->home);
     setenv("HOME", fx->home, 1);
     for (size_t i = 0; i < sizeof(sdk_variables) / sizeof(sdk_variables[0]); i++) {
         unsetenv(sdk_variables[i]);
@@ -116,8 +115,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static hwai_status chain(hwai_credentials **out, const hwai_credentials_chain_options *opts,
-                         hwai_error **err)
+static hwai_status
+chain(hwai_credentials **out, const hwai_credentials_chain_options *opts, hwai_error **err)
 {
     return hwai_credentials_new_from_chain(out, opts, err);
 }
@@ -292,9 +291,9 @@ static void test_chain_env_half_set(void **state)
         const char *sk;
         const char *missing;
     } cases[] = {
-        {ENV_AK, NULL, "HUAWEICLOUD_SDK_SK is missing"},
-        {NULL, ENV_SK, "HUAWEICLOUD_SDK_AK is missing"},
-        {"", ENV_SK, "HUAWEICLOUD_SDK_AK is missing"},
+        { ENV_AK, NULL, "HUAWEICLOUD_SDK_SK is missing" },
+        { NULL, ENV_SK, "HUAWEICLOUD_SDK_AK is missing" },
+        { "", ENV_SK, "HUAWEICLOUD_SDK_AK is missing" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         unsetenv("HUAWEICLOUD_SDK_AK");
@@ -352,10 +351,9 @@ static void test_chain_profile_basic_over_global(void **state)
 {
     chain_fixture *fx = *state;
     write_default_profile(
-        fx,
-        "[global]\nak = " GLOBAL_AK "\nsk = " GLOBAL_SK "\ndomain_id = global-domain\n"
-        "[basic]\nak = " FILE_AK "\nsk = " FILE_SK "\nproject_id = basic-project\n"
-        "security_token = file-security-token\niam_endpoint = https://iam.example.test\n");
+        fx, "[global]\nak = " GLOBAL_AK "\nsk = " GLOBAL_SK "\ndomain_id = global-domain\n"
+            "[basic]\nak = " FILE_AK "\nsk = " FILE_SK "\nproject_id = basic-project\n"
+            "security_token = file-security-token\niam_endpoint = https://iam.example.test\n");
 
     hwai_credentials *creds = NULL;
     assert_int_equal(chain(&creds, NULL, NULL), HWAI_OK);
@@ -397,19 +395,18 @@ static void test_chain_profile_syntax(void **state)
 {
     chain_fixture *fx = *state;
     write_default_profile(
-        fx,
-        "\xef\xbb\xbf# credentials for tests\r\n"
-        "; another comment\r\n"
-        "\r\n"
-        "[other]\r\n"
-        "ak = HWOTHERAK00000000001\r\n"
-        "  [ basic ]  \r\n"
-        "   AK   =   HWSTALEAK00000000001   \r\n"
-        "ak=" FILE_AK "\r\n"
-        "sk: a=b#c;d\r\n"
-        "idp_id = ignored\r\n"
-        "\tproject_id\t=\tspaced-project\t\r\n"
-        "domain_id = last-line-domain");
+        fx, "\xef\xbb\xbf# credentials for tests\r\n"
+            "; another comment\r\n"
+            "\r\n"
+            "[other]\r\n"
+            "ak = HWOTHERAK00000000001\r\n"
+            "  [ basic ]  \r\n"
+            "   AK   =   HWSTALEAK00000000001   \r\n"
+            "ak=" FILE_AK "\r\n"
+            "sk: a=b#c;d\r\n"
+            "idp_id = ignored\r\n"
+            "\tproject_id\t=\tspaced-project\t\r\n"
+            "domain_id = last-line-domain");
     hwai_credentials *creds = NULL;
     hwai_error *err = NULL;
     assert_int_equal(chain(&creds, NULL, &err), HWAI_OK);
@@ -434,10 +431,10 @@ static void test_chain_profile_malformed(void **state)
         const char *text;
         const char *line;
     } cases[] = {
-        {"[basic]\nak = " FILE_AK "\n" FILE_SK "\n", "line 3"},
-        {"# comment\n[basic\nsk = " FILE_SK "\n", "line 2"},
-        {"sk = " FILE_SK "\n[basic]\n", "line 1"},
-        {"[basic]\r\n\r\n = " FILE_SK "\r\n", "line 3"},
+        { "[basic]\nak = " FILE_AK "\n" FILE_SK "\n", "line 3" },
+        { "# comment\n[basic\nsk = " FILE_SK "\n", "line 2" },
+        { "sk = " FILE_SK "\n[basic]\n", "line 1" },
+        { "[basic]\r\n\r\n = " FILE_SK "\r\n", "line 3" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         write_default_profile(fx, cases[i].text);
@@ -640,6 +637,24 @@ static void test_chain_metadata_off_sends_nothing(void **state)
     metadata_server_stop(&server);
 }
 
+/* Metadata comes last: with keys in the environment it is not contacted
+ * even when turned on. */
+static void test_chain_env_before_metadata(void **state)
+{
+    (void)state;
+    metadata_server server;
+    metadata_server_start(&server);
+    hwai_credentials_chain_options opts = metadata_options(&server);
+    setenv("HUAWEICLOUD_SDK_AK", ENV_AK, 1);
+    setenv("HUAWEICLOUD_SDK_SK", ENV_SK, 1);
+    hwai_credentials *creds = NULL;
+    assert_int_equal(chain(&creds, &opts, NULL), HWAI_OK);
+    assert_string_equal(hwai_credentials_source(creds), "environment");
+    assert_int_equal(metadata_stat(&server, "total"), 0);
+    hwai_credentials_free(creds);
+    metadata_server_stop(&server);
+}
+
 /* Covers: a token PUT that gets 404, 405 or 503 is tolerated, and the GET is
  * then sent without a token. */
 static void test_chain_metadata_without_session_token(void **state)
@@ -648,8 +663,8 @@ static void test_chain_metadata_without_session_token(void **state)
     metadata_server server;
     metadata_server_start(&server);
     hwai_credentials_chain_options opts = metadata_options(&server);
-    const char *configs[] = {
-        "{\"token_status\": 404}", "{\"token_status\": 405}", "{\"token_status\": 503}"};
+    const char *configs[] = { "{\"token_status\": 404}", "{\"token_status\": 405}",
+                              "{\"token_status\": 503}" };
     for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
         metadata_config(&server, configs[i]);
         hwai_credentials *creds = NULL;
@@ -678,9 +693,9 @@ static void test_chain_metadata_failures(void **state)
         const char *config;
         const char *expected;
     } cases[] = {
-        {"{\"token_status\": 500}", "failed with HTTP 500"},
-        {"{\"token_status\": 200, \"key_status\": 500}", "failed with HTTP 500"},
-        {"{\"key_status\": 200, \"key_delay_ms\": 1000}", "timed out"},
+        { "{\"token_status\": 500}", "failed with HTTP 500" },
+        { "{\"token_status\": 200, \"key_status\": 500}", "failed with HTTP 500" },
+        { "{\"key_status\": 200, \"key_delay_ms\": 1000}", "timed out" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         metadata_config(&server, cases[i].config);
@@ -769,7 +784,7 @@ static void test_chain_metadata_refresh_single_flight(void **state)
     pthread_t threads[THREADS];
     snapshot_worker workers[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        workers[i] = (snapshot_worker){creds, &barrier, HWAI_E_INTERNAL, ""};
+        workers[i] = (snapshot_worker){ creds, &barrier, HWAI_E_INTERNAL, "" };
         assert_int_equal(pthread_create(&threads[i], NULL, snapshot_thread, &workers[i]), 0);
     }
     for (int i = 0; i < THREADS; i++) {
@@ -838,12 +853,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chain_invalid_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_metadata_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_metadata_off_sends_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_chain_metadata_without_session_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_env_before_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_metadata_without_session_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_metadata_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_metadata_refresh, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_chain_metadata_refresh_single_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_metadata_refresh_single_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_metadata_refresh_failure, setup, teardown),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);

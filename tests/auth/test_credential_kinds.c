@@ -76,12 +76,12 @@ static void test_iam_password_invalid(void **state)
         err = NULL;
     }
 
-    const char *fields[] = {"user_name", "password", "domain_name"};
-    const char *values[] = {NULL, ""};
+    const char *fields[] = { "user_name", "password", "domain_name" };
+    const char *values[] = { NULL, "" };
     for (size_t f = 0; f < 3; f++) {
         for (size_t v = 0; v < 2; v++) {
             hwai_iam_password_options opts = valid_iam_options();
-            const char **target = f == 0 ? &opts.user_name
+            const char **target = f == 0   ? &opts.user_name
                                   : f == 1 ? &opts.password
                                            : &opts.domain_name;
             *target = values[v];
@@ -163,16 +163,16 @@ static void test_utc_time_valid(void **state)
         const char *text;
         int64_t expected;
     } cases[] = {
-        {"2030-01-02T03:04:05.000000Z", INT64_C(1893553445)},
-        {"2030-01-02T03:04:05.123456789Z", INT64_C(1893553445)},
-        {"2030-01-02T03:04:05Z", INT64_C(1893553445)},
-        {"2030-01-02T03:04:05+00:00", INT64_C(1893553445)},
-        {"1970-01-01T00:00:00Z", INT64_C(0)},
-        {"2024-02-29T12:00:00.5Z", INT64_C(1709208000)},
-        {"2000-02-29T23:59:59Z", INT64_C(951868799)},
-        {"2100-03-01T00:00:00Z", INT64_C(4107542400)},
-        {"9999-12-31T23:59:59Z", INT64_C(253402300799)},
-        {"2016-12-31T23:59:60Z", INT64_C(1483228800)},
+        { "2030-01-02T03:04:05.000000Z", INT64_C(1893553445) },
+        { "2030-01-02T03:04:05.123456789Z", INT64_C(1893553445) },
+        { "2030-01-02T03:04:05Z", INT64_C(1893553445) },
+        { "2030-01-02T03:04:05+00:00", INT64_C(1893553445) },
+        { "1970-01-01T00:00:00Z", INT64_C(0) },
+        { "2024-02-29T12:00:00.5Z", INT64_C(1709208000) },
+        { "2000-02-29T23:59:59Z", INT64_C(951868799) },
+        { "2100-03-01T00:00:00Z", INT64_C(4107542400) },
+        { "9999-12-31T23:59:59Z", INT64_C(253402300799) },
+        { "2016-12-31T23:59:60Z", INT64_C(1483228800) },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t value = -1;
@@ -180,8 +180,9 @@ static void test_utc_time_valid(void **state)
             fail_msg("'%s' was rejected", cases[i].text);
         }
         if (value != cases[i].expected) {
-            fail_msg("'%s' gave %lld, expected %lld", cases[i].text, (long long)value,
-                     (long long)cases[i].expected);
+            fail_msg(
+                "'%s' gave %lld, expected %lld", cases[i].text, (long long)value,
+                (long long)cases[i].expected);
         }
     }
 }
@@ -222,12 +223,9 @@ static void test_utc_time_invalid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_iam_password_created),
-        cmocka_unit_test(test_iam_password_invalid),
-        cmocka_unit_test(test_none_created),
-        cmocka_unit_test(test_snapshot_copies_keys),
-        cmocka_unit_test(test_accessors_accept_null),
-        cmocka_unit_test(test_utc_time_valid),
+        cmocka_unit_test(test_iam_password_created),  cmocka_unit_test(test_iam_password_invalid),
+        cmocka_unit_test(test_none_created),          cmocka_unit_test(test_snapshot_copies_keys),
+        cmocka_unit_test(test_accessors_accept_null), cmocka_unit_test(test_utc_time_valid),
         cmocka_unit_test(test_utc_time_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

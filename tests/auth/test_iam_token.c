@@ -137,8 +137,8 @@ static int teardown(void **state)
 static hwai_status get_token(
     token_fixture *fx, const char *project_id, char **token, int64_t *expires_at, hwai_error **err)
 {
-    return hwai__token_get(fx->cache, fx->client, fx->creds, REGION, project_id, token, expires_at,
-                           err);
+    return hwai__token_get(
+        fx->cache, fx->client, fx->creds, REGION, project_id, token, expires_at, err);
 }
 
 static long token_requests(void)
@@ -151,12 +151,14 @@ static long token_requests(void)
 static void script_raw_token_response(const char *header_lines, const char *body)
 {
     char response[2048];
-    snprintf(response, sizeof(response),
-             "HTTP/1.1 201 Created\r\n%sContent-Type: application/json\r\n"
-             "Content-Length: %zu\r\n\r\n%s",
-             header_lines, strlen(body), body);
-    json_t *script = json_pack("{s:s, s:[{s:[{s:s}], s:b}]}", "route", "iam_token", "responses",
-                               "raw", "data", response, "close", 1);
+    snprintf(
+        response, sizeof(response),
+        "HTTP/1.1 201 Created\r\n%sContent-Type: application/json\r\n"
+        "Content-Length: %zu\r\n\r\n%s",
+        header_lines, strlen(body), body);
+    json_t *script = json_pack(
+        "{s:s, s:[{s:[{s:s}], s:b}]}", "route", "iam_token", "responses", "raw", "data", response,
+        "close", 1);
     assert_non_null(script);
     char *text = json_dumps(script, JSON_COMPACT);
     json_decref(script);
@@ -270,8 +272,9 @@ static void *token_thread(void *arg)
     token_worker *worker = arg;
     pthread_barrier_wait(worker->barrier);
     hwai_error *err = NULL;
-    worker->status = hwai__token_get(worker->fx->cache, worker->fx->client, worker->creds, REGION,
-                                     NULL, &worker->token, NULL, &err);
+    worker->status = hwai__token_get(
+        worker->fx->cache, worker->fx->client, worker->creds, REGION, NULL, &worker->token, NULL,
+        &err);
     worker->http_status = hwai_error_http_status(err);
     hwai_error_free(err);
     return NULL;
@@ -284,7 +287,7 @@ static void run_token_threads(token_fixture *fx, hwai_credentials *creds, token_
     pthread_barrier_init(&barrier, NULL, THREADS);
     pthread_t threads[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        workers[i] = (token_worker){fx, creds, &barrier, HWAI_E_INTERNAL, NULL, 0};
+        workers[i] = (token_worker){ fx, creds, &barrier, HWAI_E_INTERNAL, NULL, 0 };
         assert_int_equal(pthread_create(&threads[i], NULL, token_thread, &workers[i]), 0);
     }
     for (int i = 0; i < THREADS; i++) {
@@ -363,10 +366,10 @@ static void test_token_header_forms(void **state)
         const char *headers;
         const char *body;
     } cases[] = {
-        {"Vary: X-Subject-Token, Accept-Encoding\r\nx-subject-token: MIIEXAMPLETOKEN\r\n",
-         "{\"token\":{\"expires_at\":\"2030-01-02T03:04:05.000000Z\"}}"},
-        {"X-Subject-Token:    MIIEXAMPLETOKEN   \r\nVary: X-Subject-Token\r\n",
-         "{\"token\":{\"expires_at\":\"2030-01-02T03:04:05Z\"}}"},
+        { "Vary: X-Subject-Token, Accept-Encoding\r\nx-subject-token: MIIEXAMPLETOKEN\r\n",
+          "{\"token\":{\"expires_at\":\"2030-01-02T03:04:05.000000Z\"}}" },
+        { "X-Subject-Token:    MIIEXAMPLETOKEN   \r\nVary: X-Subject-Token\r\n",
+          "{\"token\":{\"expires_at\":\"2030-01-02T03:04:05Z\"}}" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         hwai__token_cache *cache = NULL;
@@ -400,10 +403,11 @@ static void test_token_bad_response_not_cached(void **state)
         hwai_status status;
         const char *message;
     } cases[] = {
-        {"Vary: X-Subject-Token\r\n", "{\"token\":{\"expires_at\":\"2030-01-02T03:04:05.000000Z\"}}",
-         HWAI_E_AUTH, "IAM answered without X-Subject-Token"},
-        {"X-Subject-Token: MIIEXAMPLETOKEN\r\n", "{\"token\":{}}", HWAI_E_BAD_RESPONSE,
-         "token.expires_at"},
+        { "Vary: X-Subject-Token\r\n",
+          "{\"token\":{\"expires_at\":\"2030-01-02T03:04:05.000000Z\"}}", HWAI_E_AUTH,
+          "IAM answered without X-Subject-Token" },
+        { "X-Subject-Token: MIIEXAMPLETOKEN\r\n", "{\"token\":{}}", HWAI_E_BAD_RESPONSE,
+          "token.expires_at" },
     };
     long requests = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

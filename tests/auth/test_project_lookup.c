@@ -102,7 +102,8 @@ static void test_lookup_one_match_cached(void **state)
     lookup_fixture *fx = *state;
     char *project_id = NULL;
     hwai_error *err = NULL;
-    hwai_status status = hwai__project_lookup(fx->client, fx->creds, "cn-north-4", &project_id, &err);
+    hwai_status status =
+        hwai__project_lookup(fx->client, fx->creds, "cn-north-4", &project_id, &err);
     if (status != HWAI_OK) {
         fail_msg("lookup failed: %s", hwai_error_message(err));
     }
@@ -201,8 +202,7 @@ static void test_lookup_cache_per_access_key(void **state)
     hwai_client *other_client = client_for(other);
     hwai_error *err = NULL;
     assert_int_equal(
-        hwai__project_lookup(other_client, other, "cn-north-5", &project_id, &err),
-        HWAI_E_SERVICE);
+        hwai__project_lookup(other_client, other, "cn-north-5", &project_id, &err), HWAI_E_SERVICE);
     assert_null(project_id);
     assert_int_equal(hwai_error_http_status(err), 401);
     assert_null(strstr(hwai_error_message(err), "other-secret"));
