@@ -98,7 +98,8 @@ typedef struct hwai__metadata_keys {
  * token (a 404, 405 or 503 response means none), then
  * GET <url>/openstack/latest/securitykey. url is the base URL the caller
  * configured, http or https. Failures are HWAI_E_AUTH (bad responses, rejected
- * requests), HWAI_E_CONNECT or HWAI_E_TIMEOUT. Defined in chain.c. */
+ * requests), HWAI_E_CONNECT, HWAI_E_TIMEOUT, HWAI_E_TRANSPORT or HWAI_E_NOMEM.
+ * Defined in chain.c. */
 hwai_status hwai__metadata_fetch(
     const char *url, uint32_t timeout_ms, hwai__metadata_keys *out, hwai_error **err);
 
