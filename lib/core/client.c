@@ -145,9 +145,13 @@ static hwai_status copy_strings(
     client->project_id = hwai__strdup(opts->project_id);
     client->endpoint = hwai__strdup(opts->endpoint);
     client->iam_endpoint = hwai__strdup(opts->iam_endpoint);
+    /* The option first, then the variable the official SDKs read, then the
+     * iam_endpoint key of the profile file the credentials came from. */
     if (!client->iam_endpoint) {
         const char *env = getenv("HUAWEICLOUD_SDK_IAM_ENDPOINT");
-        client->iam_endpoint = hwai__str_empty(env) ? NULL : hwai__strdup(env);
+        const char *from_profile = opts->credentials ? opts->credentials->iam_endpoint : NULL;
+        const char *chosen = !hwai__str_empty(env) ? env : from_profile;
+        client->iam_endpoint = hwai__str_empty(chosen) ? NULL : hwai__strdup(chosen);
     }
     hwai__buf ua = HWAI__BUF_INIT;
     hwai__buf_printf(&ua, "hwai/%s", hwai_version());
