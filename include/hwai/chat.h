@@ -70,9 +70,11 @@ typedef struct hwai_chat_request {
     hwai_cancel_token *cancel;
 } hwai_chat_request;
 
-#define HWAI_CHAT_REQUEST_INIT \
-    {HWAI_CHAT_REQUEST_VERSION, NULL, NULL, NULL, NULL, 0, HWAI_UNSET, HWAI_UNSET, 0, \
-     HWAI_UNSET, HWAI_UNSET, NULL, 0, NULL}
+#define HWAI_CHAT_REQUEST_INIT                                                           \
+    {                                                                                    \
+        HWAI_CHAT_REQUEST_VERSION, NULL, NULL, NULL, NULL, 0, HWAI_UNSET, HWAI_UNSET, 0, \
+            HWAI_UNSET, HWAI_UNSET, NULL, 0, NULL                                        \
+    }
 
 /**
  * @brief Initialises @p req to an empty request of the given struct version.
@@ -141,10 +143,7 @@ typedef struct hwai_chat_result {
  * @return any transport or authentication status from error.h otherwise
  */
 HWAI_API HWAI_NODISCARD hwai_status hwai_chat(
-    hwai_chat_result **out,
-    hwai_client *client,
-    const hwai_chat_request *req,
-    hwai_error **err);
+    hwai_chat_result **out, hwai_client *client, const hwai_chat_request *req, hwai_error **err);
 
 /**
  * @brief Frees a chat result. Accepts NULL.
@@ -249,10 +248,7 @@ typedef struct hwai_chat_stream_summary {
  * @return the statuses of hwai_chat() otherwise; no stream is returned then
  */
 HWAI_API HWAI_NODISCARD hwai_status hwai_chat_stream_open(
-    hwai_chat_stream **out,
-    hwai_client *client,
-    const hwai_chat_request *req,
-    hwai_error **err);
+    hwai_chat_stream **out, hwai_client *client, const hwai_chat_request *req, hwai_error **err);
 
 /**
  * @brief Returns the next piece of the answer, waiting for it when needed.
@@ -270,8 +266,8 @@ HWAI_API HWAI_NODISCARD hwai_status hwai_chat_stream_open(
  *
  * After an error or the end, further calls return the same result again.
  */
-HWAI_API HWAI_NODISCARD hwai_status hwai_chat_stream_next(
-    hwai_chat_stream *stream, const hwai_chat_chunk **out, hwai_error **err);
+HWAI_API HWAI_NODISCARD hwai_status
+hwai_chat_stream_next(hwai_chat_stream *stream, const hwai_chat_chunk **out, hwai_error **err);
 
 /**
  * @brief Cancels the stream: a blocked or later hwai_chat_stream_next() returns
@@ -288,8 +284,8 @@ HWAI_API void hwai_chat_stream_cancel(hwai_chat_stream *stream);
  * The pointer is borrowed; it stays valid until hwai_chat_stream_free(), and its
  * contents change with each hwai_chat_stream_next(). Returns NULL for NULL.
  */
-HWAI_API const hwai_chat_stream_summary *hwai_chat_stream_summary_get(
-    const hwai_chat_stream *stream);
+HWAI_API const hwai_chat_stream_summary *
+hwai_chat_stream_summary_get(const hwai_chat_stream *stream);
 
 /**
  * @brief Closes the transfer, if still open, and frees the stream. Accepts NULL.

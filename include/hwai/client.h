@@ -143,7 +143,8 @@ typedef struct hwai_client_options {
     /** Most verbose level passed to @ref log_cb; 0 means ::HWAI_LOG_WARN. */
     hwai_log_level log_level;
     /** IAM endpoint for tokens and project lookup; NULL means
-     * `HUAWEICLOUD_SDK_IAM_ENDPOINT`, else https://iam.<region>.myhuaweicloud.com. */
+     * `HUAWEICLOUD_SDK_IAM_ENDPOINT`, else the `iam_endpoint` of the profile file
+     * the credentials came from, else https://iam.<region>.myhuaweicloud.com. */
     const char *iam_endpoint;
     /** Signing algorithm for AK/SK credentials; 0 means SDK-HMAC-SHA256. */
     hwai_sign_algorithm signing_algorithm;
@@ -177,10 +178,12 @@ typedef struct hwai_client_options {
     uint32_t stream_idle_timeout_ms;
 } hwai_client_options;
 
-#define HWAI_CLIENT_OPTIONS_INIT \
-    {HWAI_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0, NULL, NULL, 0, \
-     0, NULL, NULL, (hwai_log_level)0, NULL, (hwai_sign_algorithm)0, NULL, 0, NULL, 0, NULL, \
-     NULL, NULL, NULL, NULL, NULL, 0, 0}
+#define HWAI_CLIENT_OPTIONS_INIT                                                                 \
+    {                                                                                            \
+        HWAI_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0, NULL, NULL, 0, \
+            0, NULL, NULL, (hwai_log_level)0, NULL, (hwai_sign_algorithm)0, NULL, 0, NULL, 0,    \
+            NULL, NULL, NULL, NULL, NULL, NULL, 0, 0                                             \
+    }
 
 /**
  * @brief Initialises @p opts to the defaults for the given struct version.

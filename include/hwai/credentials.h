@@ -90,7 +90,10 @@ typedef struct hwai_iam_password_options {
     const char *project_id;
 } hwai_iam_password_options;
 
-#define HWAI_IAM_PASSWORD_OPTIONS_INIT {HWAI_IAM_PASSWORD_OPTIONS_VERSION, NULL, NULL, NULL, NULL}
+#define HWAI_IAM_PASSWORD_OPTIONS_INIT                            \
+    {                                                             \
+        HWAI_IAM_PASSWORD_OPTIONS_VERSION, NULL, NULL, NULL, NULL \
+    }
 
 /**
  * @brief Makes IAM password credentials. No request is sent until the first call.
@@ -117,7 +120,8 @@ HWAI_API HWAI_NODISCARD hwai_status hwai_credentials_new_iam_password(
  * @retval HWAI_E_INVALID_ARG  @p out is NULL
  * @retval HWAI_E_NOMEM        out of memory
  */
-HWAI_API HWAI_NODISCARD hwai_status hwai_credentials_new_none(hwai_credentials **out, hwai_error **err);
+HWAI_API HWAI_NODISCARD hwai_status
+hwai_credentials_new_none(hwai_credentials **out, hwai_error **err);
 
 #define HWAI_CREDENTIALS_CHAIN_OPTIONS_VERSION 1
 
@@ -141,8 +145,10 @@ typedef struct hwai_credentials_chain_options {
     uint32_t metadata_timeout_ms;
 } hwai_credentials_chain_options;
 
-#define HWAI_CREDENTIALS_CHAIN_OPTIONS_INIT \
-    {HWAI_CREDENTIALS_CHAIN_OPTIONS_VERSION, NULL, 0, NULL, 0}
+#define HWAI_CREDENTIALS_CHAIN_OPTIONS_INIT                      \
+    {                                                            \
+        HWAI_CREDENTIALS_CHAIN_OPTIONS_VERSION, NULL, 0, NULL, 0 \
+    }
 
 /**
  * @brief Finds AK/SK credentials the way the official Huawei Cloud SDKs do.

@@ -28,7 +28,10 @@ typedef struct hwai_sentiment_request {
     hwai_cancel_token *cancel;
 } hwai_sentiment_request;
 
-#define HWAI_SENTIMENT_REQUEST_INIT {HWAI_SENTIMENT_REQUEST_VERSION, NULL, NULL, 0, NULL}
+#define HWAI_SENTIMENT_REQUEST_INIT                         \
+    {                                                       \
+        HWAI_SENTIMENT_REQUEST_VERSION, NULL, NULL, 0, NULL \
+    }
 
 /**
  * @brief Initialises @p req to an empty request of the given struct version.

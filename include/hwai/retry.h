@@ -57,7 +57,10 @@ typedef struct hwai_retry_policy {
     uint32_t max_delay_ms;
 } hwai_retry_policy;
 
-#define HWAI_RETRY_POLICY_INIT {HWAI_RETRY_POLICY_VERSION, 0, 0, 0}
+#define HWAI_RETRY_POLICY_INIT             \
+    {                                      \
+        HWAI_RETRY_POLICY_VERSION, 0, 0, 0 \
+    }
 
 /**
  * @brief Initialises @p policy to the defaults for the given struct version.

@@ -69,8 +69,10 @@ typedef struct hwai_sign_input {
     const char *region;
 } hwai_sign_input;
 
-#define HWAI_SIGN_INPUT_INIT \
-    {HWAI_SIGN_INPUT_VERSION, NULL, NULL, NULL, 0, NULL, 0, (hwai_sign_algorithm)0, NULL, NULL}
+#define HWAI_SIGN_INPUT_INIT                                                                      \
+    {                                                                                             \
+        HWAI_SIGN_INPUT_VERSION, NULL, NULL, NULL, 0, NULL, 0, (hwai_sign_algorithm)0, NULL, NULL \
+    }
 
 /**
  * @brief Initialises @p input to an empty input of the given struct version.

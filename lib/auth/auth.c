@@ -49,7 +49,7 @@ static hwai_status apply_aksk(
         .service = scope->signing_service,
         .region = scope->region,
     };
-    hwai__sign_result result = {0};
+    hwai__sign_result result = { 0 };
     status = hwai__sign(&params, &result, err);
     if (status == HWAI_OK) {
         hwai__buf_append_str(uri_out, result.uri);
@@ -119,14 +119,11 @@ hwai_status hwai__auth_apply(
         return append_plain_uri(req, uri_out);
     }
     switch (creds->kind) {
-    case HWAI_CREDENTIALS_AKSK:
-        return apply_aksk(creds, scope, req, uri_out, err);
-    case HWAI_CREDENTIALS_API_KEY:
-        return apply_api_key(creds, req, uri_out, err);
+    case HWAI_CREDENTIALS_AKSK: return apply_aksk(creds, scope, req, uri_out, err);
+    case HWAI_CREDENTIALS_API_KEY: return apply_api_key(creds, req, uri_out, err);
     case HWAI_CREDENTIALS_IAM_PASSWORD:
         return apply_iam_token(client, creds, scope, req, uri_out, token_used_out, err);
-    case HWAI_CREDENTIALS_NONE:
-        return append_plain_uri(req, uri_out);
+    case HWAI_CREDENTIALS_NONE: return append_plain_uri(req, uri_out);
     }
     return hwai__error_set(err, HWAI_E_INTERNAL, "unknown credentials kind %d", (int)creds->kind);
 }

@@ -10,10 +10,10 @@
 
 typedef struct hwai__auth_request {
     const char *method;
-    const char *path;          /* as sent, percent-encoded */
-    const hwai__query *query;  /* decoded pairs, or NULL */
-    const char *authority;     /* host[:port] for the Host header */
-    hwai__headers *headers;    /* in and out */
+    const char *path;         /* as sent, percent-encoded */
+    const hwai__query *query; /* decoded pairs, or NULL */
+    const char *authority;    /* host[:port] for the Host header */
+    hwai__headers *headers;   /* in and out */
     const void *body;
     size_t body_len;
 } hwai__auth_request;

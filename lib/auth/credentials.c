@@ -54,8 +54,7 @@ static hwai_status validate_header_text(const char *value, const char *name, hwa
     if (bad) {
         return hwai__error_set(
             err, HWAI_E_INVALID_ARG,
-            "%s is malformed: character %zu is a space, control character or not ASCII", name,
-            bad);
+            "%s is malformed: character %zu is a space, control character or not ASCII", name, bad);
     }
     return HWAI_OK;
 }
@@ -177,10 +176,7 @@ static hwai_status require_option(const char *value, const char *name, hwai_erro
 {
     if (hwai__str_empty(value)) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
-            "hwai_iam_password_options.%s is %s but required",
-            name,
+            err, HWAI_E_INVALID_ARG, "hwai_iam_password_options.%s is %s but required", name,
             value ? "empty" : "NULL");
     }
     return HWAI_OK;
@@ -198,11 +194,9 @@ hwai_status hwai_credentials_new_iam_password(
     }
     if (opts->version != HWAI_IAM_PASSWORD_OPTIONS_VERSION) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
+            err, HWAI_E_INVALID_ARG,
             "hwai_iam_password_options version %u is unknown; this library supports %u",
-            opts->version,
-            (unsigned int)HWAI_IAM_PASSWORD_OPTIONS_VERSION);
+            opts->version, (unsigned int)HWAI_IAM_PASSWORD_OPTIONS_VERSION);
     }
     hwai_status status = require_option(opts->user_name, "user_name", err);
     if (status == HWAI_OK) {
@@ -360,7 +354,7 @@ static hwai_status metadata_refresh_locked(hwai_credentials *creds, hwai_error *
     if (now < md->expires_at - HWAI__METADATA_REFRESH_MARGIN_S) {
         return HWAI_OK;
     }
-    hwai__metadata_keys keys = {0};
+    hwai__metadata_keys keys = { 0 };
     hwai_error *fetch_err = NULL;
     hwai_status status = hwai__metadata_fetch(md->url, md->timeout_ms, &keys, &fetch_err);
     if (status == HWAI_OK) {
@@ -502,7 +496,7 @@ void hwai_credentials_free(hwai_credentials *creds)
  * for years from 1970 on. */
 static int64_t days_before_month(int64_t year, int month)
 {
-    static const int cumulative[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    static const int cumulative[12] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 };
     /* Leap days in the years [1, y]: every 4th year, except centuries that are
      * not divisible by 400. */
     int64_t prior = year - 1;
@@ -519,7 +513,7 @@ static int64_t days_before_month(int64_t year, int month)
 
 static int days_in_month(int64_t year, int month)
 {
-    static const int lengths[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int lengths[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     return month == 2 && leap ? 29 : lengths[month - 1];
 }

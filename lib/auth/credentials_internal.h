@@ -61,7 +61,10 @@ typedef struct hwai__aksk_snapshot {
     char *security_token;
 } hwai__aksk_snapshot;
 
-#define HWAI__AKSK_SNAPSHOT_INIT {NULL, NULL, NULL}
+#define HWAI__AKSK_SNAPSHOT_INIT \
+    {                            \
+        NULL, NULL, NULL         \
+    }
 
 /* Copies the AK, SK and security token of AK/SK credentials into *out, which
  * the caller frees with hwai__aksk_snapshot_cleanup (also after a failure).

@@ -160,7 +160,7 @@ hwai_status hwai_sign(
     if (status != HWAI_OK) {
         return status;
     }
-    hwai__url url = {0};
+    hwai__url url = { 0 };
     hwai__query query = HWAI__QUERY_INIT;
     signed_request *request = calloc(1, sizeof(*request));
     if (!request) {

@@ -34,9 +34,9 @@ typedef struct sign_algorithm {
 } sign_algorithm;
 
 static const sign_algorithm algorithms[] = {
-    {HWAI_SIGN_SDK_HMAC_SHA256, "SDK-HMAC-SHA256", "X-Sdk-Content-Sha256", false, false},
-    {HWAI_SIGN_V11_HMAC_SHA256, "V11-HMAC-SHA256", "X-Sdk-Content-Sha256", false, true},
-    {HWAI_SIGN_SDK_HMAC_SM3, "SDK-HMAC-SM3", "X-Sdk-Content-Sm3", true, false},
+    { HWAI_SIGN_SDK_HMAC_SHA256, "SDK-HMAC-SHA256", "X-Sdk-Content-Sha256", false, false },
+    { HWAI_SIGN_V11_HMAC_SHA256, "V11-HMAC-SHA256", "X-Sdk-Content-Sha256", false, true },
+    { HWAI_SIGN_SDK_HMAC_SM3, "SDK-HMAC-SM3", "X-Sdk-Content-Sm3", true, false },
 };
 
 /* A header that takes part in the signature, with its name lower-cased. */
@@ -167,8 +167,8 @@ static hwai_status check_path(const char *path, hwai_error **err)
     }
     if (strpbrk(path, "?#")) {
         return hwai__error_set(
-            err, HWAI_E_SIGN,
-            "request path '%s' contains '?' or '#'; pass the query as parameters", path);
+            err, HWAI_E_SIGN, "request path '%s' contains '?' or '#'; pass the query as parameters",
+            path);
     }
     if (has_space_or_control(path)) {
         return hwai__error_set(
@@ -206,8 +206,7 @@ check_algorithm(const hwai__sign_params *params, const sign_algorithm **out, hwa
             "option -Dsm3=enabled and OpenSSL libcrypto installed",
             alg->name);
     }
-    if (alg->derives_key &&
-        (hwai__str_empty(params->service) || hwai__str_empty(params->region))) {
+    if (alg->derives_key && (hwai__str_empty(params->service) || hwai__str_empty(params->region))) {
         return hwai__error_set(
             err, HWAI_E_INVALID_ARG,
             "%s signing needs a service name and a region id; the %s is missing", alg->name,
@@ -296,7 +295,7 @@ static int parse_digits(const char *text, size_t len)
 
 static int days_in_month(int year, int month)
 {
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     return month == 2 && leap ? 29 : days[month - 1];
 }
@@ -322,8 +321,7 @@ static bool sdk_date_is_valid(const char *date)
     if (year < 1 || month < 1 || month > 12) {
         return false;
     }
-    return day >= 1 && day <= days_in_month(year, month) && hour < 24 && minute < 60 &&
-           second < 60;
+    return day >= 1 && day <= days_in_month(year, month) && hour < 24 && minute < 60 && second < 60;
 }
 
 /* Reads X-Sdk-Date (any case) into date, or adds it from params->now. */
@@ -656,8 +654,7 @@ static hwai_status fill_result(signing *run, hwai__sign_result *out)
         hwai__buf_printf(&authorization, "%s Access=%s, ", run->algorithm->name, params->ak);
     }
     hwai__buf_printf(
-        &authorization, "SignedHeaders=%s, Signature=%s", run->signed_headers.data,
-        run->signature);
+        &authorization, "SignedHeaders=%s, Signature=%s", run->signed_headers.data, run->signature);
 
     hwai__buf uri = HWAI__BUF_INIT;
     hwai__buf_append_str(&uri, params->path);
@@ -699,7 +696,7 @@ hwai_status hwai__sign(const hwai__sign_params *params, hwai__sign_result *out, 
         return hwai__error_set(err, HWAI_E_INVALID_ARG, "signing result is NULL");
     }
     memset(out, 0, sizeof(*out));
-    signing run = {.params = params};
+    signing run = { .params = params };
     hwai_status status = check_params(params, &run.algorithm, err);
     if (status == HWAI_OK) {
         status = check_headers(params->headers, err);

@@ -12,20 +12,20 @@
 typedef struct hwai__sign_params {
     hwai_sign_algorithm algorithm; /* 0 means SDK-HMAC-SHA256 */
     const char *method;
-    const char *path;          /* as sent, percent-encoded; must start with '/' */
-    const hwai__query *query;  /* decoded pairs, or NULL */
+    const char *path;         /* as sent, percent-encoded; must start with '/' */
+    const hwai__query *query; /* decoded pairs, or NULL */
     /* In and out: the signer adds X-Sdk-Date (unless present), Host (unless
      * present and host is non-NULL), X-Sdk-Content-Sha256 when the rules ask for
      * it, and Authorization. */
     hwai__headers *headers;
-    const char *host;          /* authority for the Host header; NULL adds none */
+    const char *host; /* authority for the Host header; NULL adds none */
     const void *body;
     size_t body_len;
     const char *ak;
     const char *sk;
-    const char *service;       /* V11 scope */
-    const char *region;        /* V11 scope */
-    time_t now;                /* for X-Sdk-Date when absent; 0 means time(NULL) */
+    const char *service; /* V11 scope */
+    const char *region;  /* V11 scope */
+    time_t now;          /* for X-Sdk-Date when absent; 0 means time(NULL) */
 } hwai__sign_params;
 
 typedef struct hwai__sign_result {

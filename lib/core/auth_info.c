@@ -18,8 +18,8 @@ typedef struct auth_info_impl {
 } auth_info_impl;
 
 /* The project id calls would use, looked up through IAM when needed. */
-static hwai_status resolve_project(
-    hwai_client *client, hwai_service service, auth_info_impl *info, hwai_error **err)
+static hwai_status
+resolve_project(hwai_client *client, hwai_service service, auth_info_impl *info, hwai_error **err)
 {
     const char *configured = hwai__service_project_id(client, service);
     if (!hwai__str_empty(configured)) {
@@ -34,8 +34,8 @@ static hwai_status resolve_project(
     return HWAI_OK;
 }
 
-static hwai_status describe(
-    hwai_client *client, hwai_service service, auth_info_impl *info, hwai_error **err)
+static hwai_status
+describe(hwai_client *client, hwai_service service, auth_info_impl *info, hwai_error **err)
 {
     const hwai_credentials *creds = client->credentials;
     info->pub.kind = creds ? creds->kind : HWAI_CREDENTIALS_NONE;

@@ -27,16 +27,15 @@ hwai_status hwai_client_options_init(hwai_client_options *opts, unsigned int ver
     return HWAI_OK;
 }
 
-static hwai_status copy_allowed_hosts(
-    hwai_client *client, const hwai_client_options *opts, hwai_error **err)
+static hwai_status
+copy_allowed_hosts(hwai_client *client, const hwai_client_options *opts, hwai_error **err)
 {
     if (opts->http_allowed_host_count == 0) {
         return HWAI_OK;
     }
     if (!opts->http_allowed_hosts) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
+            err, HWAI_E_INVALID_ARG,
             "http_allowed_hosts is NULL but http_allowed_host_count is %zu",
             opts->http_allowed_host_count);
     }
@@ -59,8 +58,8 @@ static hwai_status copy_allowed_hosts(
     return HWAI_OK;
 }
 
-static hwai_status copy_service_configs(
-    hwai_client *client, const hwai_client_options *opts, hwai_error **err)
+static hwai_status
+copy_service_configs(hwai_client *client, const hwai_client_options *opts, hwai_error **err)
 {
     if (opts->service_count == 0) {
         return HWAI_OK;
@@ -105,8 +104,8 @@ static hwai_status copy_service_configs(
     return HWAI_OK;
 }
 
-static hwai_status copy_region_projects(
-    hwai_client *client, const hwai_client_options *opts, hwai_error **err)
+static hwai_status
+copy_region_projects(hwai_client *client, const hwai_client_options *opts, hwai_error **err)
 {
     if (opts->region_project_count == 0) {
         return HWAI_OK;
@@ -138,8 +137,8 @@ static hwai_status copy_region_projects(
     return HWAI_OK;
 }
 
-static hwai_status copy_strings(
-    hwai_client *client, const hwai_client_options *opts, hwai_error **err)
+static hwai_status
+copy_strings(hwai_client *client, const hwai_client_options *opts, hwai_error **err)
 {
     client->region = hwai__strdup(opts->region);
     client->project_id = hwai__strdup(opts->project_id);
@@ -179,21 +178,19 @@ static hwai_status check_options(const hwai_client_options *opts, hwai_error **e
 {
     if (opts->version != HWAI_CLIENT_OPTIONS_VERSION) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
+            err, HWAI_E_INVALID_ARG,
             "hwai_client_options.version is %u but this library knows version %d; "
             "initialise the struct with HWAI_CLIENT_OPTIONS_INIT",
-            opts->version,
-            HWAI_CLIENT_OPTIONS_VERSION);
+            opts->version, HWAI_CLIENT_OPTIONS_VERSION);
     }
     if (opts->user_agent_suffix && strpbrk(opts->user_agent_suffix, "\r\n")) {
         return hwai__error_set(
             err, HWAI_E_INVALID_ARG, "user_agent_suffix must not contain CR or LF");
     }
     const char *files[][2] = {
-        {"ca_file", opts->ca_file},
-        {"client_cert_file", opts->client_cert_file},
-        {"client_key_file", opts->client_key_file},
+        { "ca_file", opts->ca_file },
+        { "client_cert_file", opts->client_cert_file },
+        { "client_key_file", opts->client_key_file },
     };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         hwai_status status = check_file_option(files[i][0], files[i][1], err);
@@ -214,10 +211,8 @@ static hwai_status check_options(const hwai_client_options *opts, hwai_error **e
     }
     if (opts->project_id && strpbrk(opts->project_id, "/?#{}\r\n")) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
-            "project_id '%s' contains a character not allowed in a project id",
-            opts->project_id);
+            err, HWAI_E_INVALID_ARG,
+            "project_id '%s' contains a character not allowed in a project id", opts->project_id);
     }
     return HWAI_OK;
 }
@@ -281,9 +276,10 @@ hwai_status hwai_client_new(hwai_client **out, const hwai_client_options *opts, 
     }
     if (status == HWAI_OK) {
         hwai__transport_config config = {
-            opts->ca_file,        opts->ca_path,   opts->insecure_skip_tls_verify != 0,
+            opts->ca_file,          opts->ca_path,         opts->insecure_skip_tls_verify != 0,
             opts->client_cert_file, opts->client_key_file, opts->proxy_url,
-            opts->proxy_username, opts->proxy_password};
+            opts->proxy_username,   opts->proxy_password
+        };
         status = hwai__transport_curl_new(&client->transport, &config, err);
     }
     if (status != HWAI_OK) {
@@ -292,8 +288,7 @@ hwai_status hwai_client_new(hwai_client **out, const hwai_client_options *opts, 
     }
     if (opts->insecure_skip_tls_verify) {
         hwai__log(
-            client,
-            HWAI_LOG_WARN,
+            client, HWAI_LOG_WARN,
             "TLS certificate verification is OFF for this client: anyone on the network "
             "path can read and change its traffic, credentials included");
     }

@@ -26,42 +26,61 @@ typedef struct service_hosts {
 /* From the region tables of the official Huawei Cloud Python SDK
  * (huaweicloudsdk<service>/<version>/region/<service>_region.py). */
 static const service_hosts service_table[] = {
-    [HWAI_SERVICE_NLP] = {"nlp", "NLP", "nlp-ext", {"cn-north-4", NULL}, NULL},
-    [HWAI_SERVICE_PANGU] =
-        {"pangu", "PANGULARGEMODELS", "pangu", {"cn-southwest-2", NULL}, NULL},
-    [HWAI_SERVICE_MAAS] = {"maas", "MAAS", NULL, {NULL}, "https://api.modelarts-maas.com/v1"},
-    [HWAI_SERVICE_IMAGE] =
-        {"image",
-         "IMAGE",
-         "image",
-         {"cn-north-4", "cn-north-1", "ap-southeast-1", "ap-southeast-3", "cn-east-3", NULL},
-         NULL},
-    [HWAI_SERVICE_OCR] =
-        {"ocr",
-         "OCR",
-         "ocr",
-         {"cn-north-4", "cn-south-1", "cn-east-3", "cn-north-1", "ap-southeast-2",
-          "cn-southwest-2", "ap-southeast-1", "ap-southeast-3", "la-south-2", "af-south-1",
-          "la-north-2", NULL},
-         NULL},
-    [HWAI_SERVICE_MODERATION] =
-        {"moderation",
-         "MODERATION",
-         "moderation",
-         {"cn-north-4", "cn-north-1", "cn-east-3", "ap-southeast-3", "cn-southwest-2", NULL},
-         NULL},
-    [HWAI_SERVICE_MODELARTS] =
-        {"modelarts",
-         "MODELARTS",
-         "modelarts",
-         {"cn-north-1", "cn-north-4", "cn-south-1", "ap-southeast-1", "ap-southeast-2",
-          "ap-southeast-3", "cn-east-3", "cn-east-4", "la-south-2", "af-south-1", "cn-north-9",
-          "tr-west-1", "ap-southeast-4", "me-east-1", "cn-southwest-2", "cn-north-2",
-          "sa-brazil-1", "la-north-2", "af-north-1", "cn-north-12", "cn-southwest-3",
-          "cn-north-11", NULL},
-         NULL},
+    [HWAI_SERVICE_NLP] = { "nlp", "NLP", "nlp-ext", { "cn-north-4", NULL }, NULL },
+    [HWAI_SERVICE_PANGU] = { "pangu",
+                             "PANGULARGEMODELS",
+                             "pangu",
+                             { "cn-southwest-2", NULL },
+                             NULL },
+    [HWAI_SERVICE_MAAS] = { "maas", "MAAS", NULL, { NULL }, "https://api.modelarts-maas.com/v1" },
+    [HWAI_SERVICE_IMAGE] = { "image",
+                             "IMAGE",
+                             "image",
+                             { "cn-north-4", "cn-north-1", "ap-southeast-1", "ap-southeast-3",
+                               "cn-east-3", NULL },
+                             NULL },
+    [HWAI_SERVICE_OCR] = { "ocr",
+                           "OCR",
+                           "ocr",
+                           { "cn-north-4", "cn-south-1", "cn-east-3", "cn-north-1",
+                             "ap-southeast-2", "cn-southwest-2", "ap-southeast-1", "ap-southeast-3",
+                             "la-south-2", "af-south-1", "la-north-2", NULL },
+                           NULL },
+    [HWAI_SERVICE_MODERATION] = { "moderation",
+                                  "MODERATION",
+                                  "moderation",
+                                  { "cn-north-4", "cn-north-1", "cn-east-3", "ap-southeast-3",
+                                    "cn-southwest-2", NULL },
+                                  NULL },
+    [HWAI_SERVICE_MODELARTS] = { "modelarts",
+                                 "MODELARTS",
+                                 "modelarts",
+                                 { "cn-north-1",
+                                   "cn-north-4",
+                                   "cn-south-1",
+                                   "ap-southeast-1",
+                                   "ap-southeast-2",
+                                   "ap-southeast-3",
+                                   "cn-east-3",
+                                   "cn-east-4",
+                                   "la-south-2",
+                                   "af-south-1",
+                                   "cn-north-9",
+                                   "tr-west-1",
+                                   "ap-southeast-4",
+                                   "me-east-1",
+                                   "cn-southwest-2",
+                                   "cn-north-2",
+                                   "sa-brazil-1",
+                                   "la-north-2",
+                                   "af-north-1",
+                                   "cn-north-12",
+                                   "cn-southwest-3",
+                                   "cn-north-11",
+                                   NULL },
+                                 NULL },
     /* IAM has an endpoint in every region (iam.<region>); with no region, the global one. */
-    [HWAI_SERVICE_IAM] = {"iam", "IAM", "iam", {NULL}, "https://iam.myhuaweicloud.com"},
+    [HWAI_SERVICE_IAM] = { "iam", "IAM", "iam", { NULL }, "https://iam.myhuaweicloud.com" },
 };
 
 static const service_hosts *lookup_service(hwai_service service)
@@ -157,15 +176,10 @@ static hwai_status unknown_region(const service_hosts *svc, const char *region, 
         hwai__buf_printf(&known, "%s%s", i ? ", " : "", svc->regions[i]);
     }
     hwai_status status = hwai__error_set(
-        err,
-        HWAI_E_CONFIG,
+        err, HWAI_E_CONFIG,
         "region '%s' has no %s endpoint; known regions: %s; or set the service's endpoint "
         "(hwai_service_config.endpoint, the endpoint option, or HUAWEICLOUD_SDK_REGION_%s_%s)",
-        region,
-        svc->name,
-        known.data ? known.data : "none",
-        svc->env_name,
-        "<REGION>");
+        region, svc->name, known.data ? known.data : "none", svc->env_name, "<REGION>");
     hwai__buf_cleanup(&known);
     return status;
 }
@@ -204,15 +218,15 @@ static void append_trimmed(hwai__buf *out, const char *url)
     hwai__buf_append(out, url, len);
 }
 
-static hwai_status table_endpoint(
-    const service_hosts *svc, const char *region, hwai__buf *out, hwai_error **err)
+static hwai_status
+table_endpoint(const service_hosts *svc, const char *region, hwai__buf *out, hwai_error **err)
 {
     if (svc->host_prefix && region && (svc->regions[0] == NULL || region_known(svc, region))) {
         /* ModelArts in ap-southeast-1 is served only under the .cn domain. */
-        const char *domain = (strcmp(svc->name, "modelarts") == 0 &&
-                              strcmp(region, "ap-southeast-1") == 0)
-                                 ? "myhuaweicloud.cn"
-                                 : "myhuaweicloud.com";
+        const char *domain =
+            (strcmp(svc->name, "modelarts") == 0 && strcmp(region, "ap-southeast-1") == 0)
+                ? "myhuaweicloud.cn"
+                : "myhuaweicloud.com";
         hwai__buf_printf(out, "https://%s.%s.%s", svc->host_prefix, region, domain);
         return HWAI_OK;
     }
@@ -222,12 +236,10 @@ static hwai_status table_endpoint(
     }
     if (!region) {
         return hwai__error_set(
-            err,
-            HWAI_E_CONFIG,
+            err, HWAI_E_CONFIG,
             "no region or endpoint set for the %s service; set the region option "
             "(for example %s) or the endpoint option",
-            svc->name,
-            svc->regions[0]);
+            svc->name, svc->regions[0]);
     }
     return unknown_region(svc, region, err);
 }
@@ -279,8 +291,7 @@ hwai_status hwai__endpoint_check(const hwai_client *client, const char *url, hwa
     }
     if (strcmp(parsed.scheme, "http") == 0 && !host_allowed(client, parsed.host)) {
         status = hwai__error_set(
-            err,
-            HWAI_E_INSECURE_URL,
+            err, HWAI_E_INSECURE_URL,
             "plain http:// to '%s' is not allowed: use https://, or add the host to "
             "http_allowed_hosts",
             parsed.host);

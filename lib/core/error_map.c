@@ -64,7 +64,8 @@ static bool search(const json_t *obj, int depth, hwai__buf *code_buf, const char
     }
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)obj, key, value) {
+    json_object_foreach((json_t *)obj, key, value)
+    {
         if (json_is_object(value) && search(value, depth + 1, code_buf, message_out)) {
             return true;
         }
@@ -99,8 +100,8 @@ static void append_excerpt(hwai__buf *out, const char *body, size_t len)
     }
 }
 
-hwai_status hwai__error_from_response(
-    const hwai__http_response *resp, const char *operation, hwai_error **err)
+hwai_status
+hwai__error_from_response(const hwai__http_response *resp, const char *operation, hwai_error **err)
 {
     const char *request_id = hwai__headers_get(&resp->headers, "X-Request-Id");
     hwai__buf code = HWAI__BUF_INIT;
@@ -126,12 +127,7 @@ hwai_status hwai__error_from_response(
         hwai__buf_printf(&code, "%d", resp->status);
     }
     hwai_status status = hwai__error_set_http(
-        err,
-        HWAI_E_SERVICE,
-        resp->status,
-        code.data,
-        request_id,
-        "%s",
+        err, HWAI_E_SERVICE, resp->status, code.data, request_id, "%s",
         message.data ? message.data : "");
     json_decref(root);
     hwai__buf_cleanup(&code);

@@ -22,8 +22,8 @@ uint64_t hwai__monotonic_ms(void)
     return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
-hwai_status hwai__path_append_param(
-    hwai__buf *path, const char *name, const char *value, hwai_error **err)
+hwai_status
+hwai__path_append_param(hwai__buf *path, const char *name, const char *value, hwai_error **err)
 {
     if (hwai__str_empty(value)) {
         return hwai__error_set(err, HWAI_E_INVALID_ARG, "%s is required but empty", name);
@@ -60,19 +60,17 @@ static hwai_status resolve_project_id(
         return status;
     }
     return hwai__error_set(
-        err,
-        HWAI_E_CONFIG,
+        err, HWAI_E_CONFIG,
         "%s needs a project id: set the project_id client option (or a project id for "
         "region '%s'), or set a region with AK/SK credentials so it can be looked up",
-        call->operation,
-        region ? region : "(none)");
+        call->operation, region ? region : "(none)");
 }
 
 /* Replaces {project_id}; a request never leaves with the placeholder or an
  * empty project segment, which the gateway would answer with a confusing
  * signature error. */
-static hwai_status expand_path(
-    hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
+static hwai_status
+expand_path(hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
 {
     const char *path = call->path;
     const char *slot = strstr(path, PROJECT_ID_PLACEHOLDER);
@@ -99,7 +97,9 @@ static hwai_status expand_path(
 }
 
 static hwai_status add_common_headers(
-    const hwai_client *client, const hwai__call *call, const hwai__prepared *prep,
+    const hwai_client *client,
+    const hwai__call *call,
+    const hwai__prepared *prep,
     hwai__headers *headers)
 {
     bool ok = true;
@@ -119,8 +119,8 @@ static hwai_status add_common_headers(
 
 /* Splits the base URL into what signing needs: scheme and authority, and the
  * base path that prefixes every call's path. */
-static hwai_status build_target(
-    hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
+static hwai_status
+build_target(hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
 {
     hwai__url *base_url = &prep->base_url;
     hwai__buf *full_path = &prep->path;
@@ -167,17 +167,17 @@ hwai_status hwai__pipeline_authorize(
         return hwai__error_set(err, HWAI_E_NOMEM, "out of memory building request headers");
     }
     prep->scope.project_id = prep->project_id;
-    hwai__auth_request auth = {
-        call->method,       prep->path.data, call->query, prep->base_url.authority,
-        &prep->headers,     call->body,      call->body_len};
+    hwai__auth_request auth = { call->method,   prep->path.data,
+                                call->query,    prep->base_url.authority,
+                                &prep->headers, call->body,
+                                call->body_len };
     hwai_status status = hwai__auth_apply(
         client, prep->credentials, &prep->scope, &auth, &prep->uri, &prep->token_used, err);
     if (status != HWAI_OK) {
         return status;
     }
     hwai__buf_printf(
-        &prep->url, "%s://%s%s", prep->base_url.scheme, prep->base_url.authority,
-        prep->uri.data);
+        &prep->url, "%s://%s%s", prep->base_url.scheme, prep->base_url.authority, prep->uri.data);
     if (prep->url.oom) {
         return hwai__error_set(err, HWAI_E_NOMEM, "out of memory building the URL");
     }
@@ -188,15 +188,12 @@ hwai_status hwai__pipeline_authorize(
         timeout = (uint32_t)left;
     }
     prep->request = (hwai__http_request){
-        call->method,
-        prep->url.data,
-        &prep->headers,
-        call->body,
-        call->body_len,
-        client->connect_timeout_ms < timeout ? client->connect_timeout_ms : timeout,
-        timeout,
-        client->max_response_bytes,
-        call->cancel};
+        call->method,   prep->url.data,
+        &prep->headers, call->body,
+        call->body_len, client->connect_timeout_ms < timeout ? client->connect_timeout_ms : timeout,
+        timeout,        client->max_response_bytes,
+        call->cancel
+    };
     return HWAI_OK;
 }
 
@@ -218,8 +215,7 @@ static long elapsed_ms_since(const struct timespec *start)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)((now.tv_sec - start->tv_sec) * 1000 +
-                  (now.tv_nsec - start->tv_nsec) / 1000000);
+    return (long)((now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000);
 }
 
 void hwai__pipeline_log_result(
@@ -234,24 +230,13 @@ void hwai__pipeline_log_result(
     if (status == HWAI_OK) {
         const char *request_id = hwai__headers_get(&resp->headers, "X-Request-Id");
         hwai__log(
-            client,
-            resp->status >= 400 ? HWAI_LOG_WARN : HWAI_LOG_INFO,
-            "%s %s %s -> HTTP %d in %ld ms (request id %s)",
-            call->operation,
-            call->method,
-            prep->uri.data,
-            resp->status,
-            elapsed_ms,
-            request_id ? request_id : "none");
+            client, resp->status >= 400 ? HWAI_LOG_WARN : HWAI_LOG_INFO,
+            "%s %s %s -> HTTP %d in %ld ms (request id %s)", call->operation, call->method,
+            prep->uri.data, resp->status, elapsed_ms, request_id ? request_id : "none");
     } else {
         hwai__log(
-            client,
-            HWAI_LOG_WARN,
-            "%s %s %s failed after %ld ms: %s",
-            call->operation,
-            call->method,
-            prep->uri.data,
-            elapsed_ms,
+            client, HWAI_LOG_WARN, "%s %s %s failed after %ld ms: %s", call->operation,
+            call->method, prep->uri.data, elapsed_ms,
             err && *err ? hwai_error_message(*err) : hwai_status_str(status));
     }
 }
@@ -280,16 +265,11 @@ hwai_status hwai__pipeline_check_status(
          * reported rather than followed. */
         const char *location = hwai__headers_get(&resp->headers, "Location");
         return hwai__error_set_http(
-            err,
-            HWAI_E_SERVICE,
-            resp->status,
-            NULL,
+            err, HWAI_E_SERVICE, resp->status, NULL,
             hwai__headers_get(&resp->headers, "X-Request-Id"),
             "%s answered with a redirect (HTTP %d) to '%s'; redirects are not followed, so "
             "point the endpoint at the final URL",
-            call->operation,
-            resp->status,
-            location ? location : "");
+            call->operation, resp->status, location ? location : "");
     }
     if (resp->status >= 400) {
         return hwai__error_from_response(resp, call->operation, err);
@@ -327,8 +307,7 @@ bool hwai__pipeline_token_rejected(
     }
     *already_refreshed = true;
     hwai__auth_token_rejected(client, &prep->scope, prep->token_used);
-    hwai__log(client, HWAI_LOG_INFO, "%s: IAM token rejected, fetching a new one",
-              call->operation);
+    hwai__log(client, HWAI_LOG_INFO, "%s: IAM token rejected, fetching a new one", call->operation);
     return true;
 }
 
@@ -341,8 +320,8 @@ hwai_status hwai__pipeline_retry_wait(
     hwai_status status,
     hwai_error **err)
 {
-    hwai__attempt_outcome outcome = {
-        status, resp->status, err && *err ? hwai_error_code(*err) : NULL};
+    hwai__attempt_outcome outcome = { status, resp->status,
+                                      err && *err ? hwai_error_code(*err) : NULL };
     hwai__idempotency idempotency = call->idempotency ? call->idempotency : HWAI__IDEMPOTENT;
     if (attempt >= client->retry.max_attempts || !hwai__retry_allowed(&outcome, idempotency)) {
         return status;
@@ -360,17 +339,12 @@ hwai_status hwai__pipeline_retry_wait(
         return status;
     }
     hwai__log(
-        client,
-        HWAI_LOG_INFO,
-        "%s: attempt %u failed (%s%s%s), retrying in %llu ms",
-        call->operation,
-        attempt,
-        hwai_status_str(status),
-        outcome.error_code ? ", " : "",
-        outcome.error_code ? outcome.error_code : "",
-        (unsigned long long)delay);
+        client, HWAI_LOG_INFO, "%s: attempt %u failed (%s%s%s), retrying in %llu ms",
+        call->operation, attempt, hwai_status_str(status), outcome.error_code ? ", " : "",
+        outcome.error_code ? outcome.error_code : "", (unsigned long long)delay);
     if (!hwai__cancel_sleep_ms(call->cancel, delay)) {
-        return hwai__error_set(err, HWAI_E_CANCELLED, "%s cancelled by the caller", call->operation);
+        return hwai__error_set(
+            err, HWAI_E_CANCELLED, "%s cancelled by the caller", call->operation);
     }
     return HWAI_OK;
 }
@@ -453,13 +427,8 @@ hwai_status hwai__pipeline_json(
     const char *content_type = hwai__headers_get(&resp->headers, "Content-Type");
     if (content_type && !hwai__content_type_is_json(content_type)) {
         return hwai__error_set_http(
-            err,
-            HWAI_E_CONTENT_TYPE,
-            resp->status,
-            NULL,
-            request_id,
-            "%s answer has Content-Type '%s', expected application/json",
-            call->operation,
+            err, HWAI_E_CONTENT_TYPE, resp->status, NULL, request_id,
+            "%s answer has Content-Type '%s', expected application/json", call->operation,
             content_type);
     }
     status = hwai__json_parse(
@@ -477,12 +446,7 @@ hwai_status hwai__pipeline_json(
         const char *code = hwai__json_str(*root_out, "error_code");
         const char *message = hwai__json_str(*root_out, "error_msg");
         status = hwai__error_set_http(
-            err,
-            HWAI_E_SERVICE,
-            resp->status,
-            code,
-            request_id,
-            "%s",
+            err, HWAI_E_SERVICE, resp->status, code, request_id, "%s",
             message ? message : "service reported an error");
         json_decref(*root_out);
         *root_out = NULL;

@@ -126,17 +126,16 @@ hwai_status hwai__pipeline_json(
 
 /* Appends a path parameter percent-encoded as one segment; an empty or NULL
  * value is HWAI_E_INVALID_ARG naming the parameter. */
-hwai_status hwai__path_append_param(
-    hwai__buf *path, const char *name, const char *value, hwai_error **err);
+hwai_status
+hwai__path_append_param(hwai__buf *path, const char *name, const char *value, hwai_error **err);
 
 /* Maps an answer with status >= 400 to HWAI_E_SERVICE; see error_map.c. */
-hwai_status hwai__error_from_response(
-    const hwai__http_response *resp, const char *operation, hwai_error **err);
+hwai_status
+hwai__error_from_response(const hwai__http_response *resp, const char *operation, hwai_error **err);
 
 /* Finds a Huawei or OpenAI-style error (code and message) in a JSON value; the
  * strings are borrowed from root or written into code_buf. Returns false when
  * nothing looks like an error. */
-bool hwai__find_error_fields(
-    const json_t *root, hwai__buf *code_buf, const char **message_out);
+bool hwai__find_error_fields(const json_t *root, hwai__buf *code_buf, const char **message_out);
 
 #endif

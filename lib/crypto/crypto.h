@@ -19,7 +19,11 @@ hwai_status hwai__sha256(const void *data, size_t len, uint8_t out[HWAI__SHA256_
 /* Lowercase hex of SHA-256; out gets 64 characters and a NUL. */
 hwai_status hwai__sha256_hex(const void *data, size_t len, char out[HWAI__SHA256_HEX_LEN + 1]);
 hwai_status hwai__hmac_sha256(
-    const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[HWAI__SHA256_LEN]);
+    const void *key,
+    size_t key_len,
+    const void *msg,
+    size_t msg_len,
+    uint8_t out[HWAI__SHA256_LEN]);
 /* Lowercase hex of len bytes; out needs 2 * len + 1 bytes. */
 void hwai__hex_encode(const uint8_t *bytes, size_t len, char *out);
 
@@ -27,8 +31,8 @@ void hwai__hex_encode(const uint8_t *bytes, size_t len, char *out);
  * library that provides SM3; otherwise these return HWAI_E_UNSUPPORTED. */
 bool hwai__sm3_available(void);
 hwai_status hwai__sm3_hex(const void *data, size_t len, char out[65]);
-hwai_status hwai__hmac_sm3(
-    const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32]);
+hwai_status
+hwai__hmac_sm3(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32]);
 
 /* Fills buf with bytes from the operating system's random source. Thread-safe. */
 hwai_status hwai__random_bytes(void *buf, size_t len);

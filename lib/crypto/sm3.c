@@ -24,13 +24,13 @@ hwai_status hwai__sm3_hex(const void *data, size_t len, char out[65])
     return HWAI_OK;
 }
 
-hwai_status hwai__hmac_sm3(
-    const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32])
+hwai_status
+hwai__hmac_sm3(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32])
 {
     const EVP_MD *md = EVP_get_digestbyname("SM3");
     unsigned int out_len = 0;
-    if (!md || key_len > INT32_MAX ||
-        !HMAC(md, key, (int)key_len, msg, msg_len, out, &out_len) || out_len != 32) {
+    if (!md || key_len > INT32_MAX || !HMAC(md, key, (int)key_len, msg, msg_len, out, &out_len) ||
+        out_len != 32) {
         return HWAI_E_UNSUPPORTED;
     }
     return HWAI_OK;
@@ -49,8 +49,8 @@ hwai_status hwai__sm3_hex(const void *data, size_t len, char out[65])
     return HWAI_E_UNSUPPORTED;
 }
 
-hwai_status hwai__hmac_sm3(
-    const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32])
+hwai_status
+hwai__hmac_sm3(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32])
 {
     (void)key;
     (void)key_len;

@@ -34,8 +34,8 @@ size_t hwai__json_depth(const char *data, size_t len)
     return max;
 }
 
-hwai_status hwai__json_parse(
-    const char *data, size_t len, size_t max_depth, json_t **out, hwai_error **err)
+hwai_status
+hwai__json_parse(const char *data, size_t len, size_t max_depth, json_t **out, hwai_error **err)
 {
     *out = NULL;
     if (hwai__json_depth(data, len) > max_depth) {
@@ -46,12 +46,8 @@ hwai_status hwai__json_parse(
     json_t *root = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!root) {
         return hwai__error_set(
-            err,
-            HWAI_E_BAD_RESPONSE,
-            "not valid JSON: %s at line %d, column %d",
-            jerr.text,
-            jerr.line,
-            jerr.column);
+            err, HWAI_E_BAD_RESPONSE, "not valid JSON: %s at line %d, column %d", jerr.text,
+            jerr.line, jerr.column);
     }
     *out = root;
     return HWAI_OK;

@@ -18,13 +18,14 @@
 /* Parses a whole JSON document. Deeper nesting than max_depth gives
  * HWAI_E_JSON_DEPTH without calling the recursive parser; invalid JSON gives
  * HWAI_E_BAD_RESPONSE with jansson's position and reason. */
-hwai_status hwai__json_parse(
-    const char *data, size_t len, size_t max_depth, json_t **out, hwai_error **err);
+hwai_status
+hwai__json_parse(const char *data, size_t len, size_t max_depth, json_t **out, hwai_error **err);
 
 /* Nesting depth of a JSON text, counted without recursion; strings are skipped. */
 size_t hwai__json_depth(const char *data, size_t len);
 
-/* Serialises compactly (reals with 15 significant digits, so 0.7 stays 0.7) into a new NUL-terminated string, or NULL when out of memory. */
+/* Serialises compactly (reals with 15 significant digits, so 0.7 stays 0.7) into a new
+ * NUL-terminated string, or NULL when out of memory. */
 char *hwai__json_dump(const json_t *value, size_t *len_out);
 
 /* Formats a double as the shortest decimal text that reads back to the same

@@ -44,37 +44,30 @@ static hwai_retry_policy apply_defaults(const hwai_retry_policy *policy)
     return out;
 }
 
-hwai_status hwai__retry_policy_resolve(
-    const hwai_retry_policy *in, hwai_retry_policy *out, hwai_error **err)
+hwai_status
+hwai__retry_policy_resolve(const hwai_retry_policy *in, hwai_retry_policy *out, hwai_error **err)
 {
     if (!out) {
         return hwai__error_set(err, HWAI_E_INVALID_ARG, "retry policy output is NULL");
     }
     if (in && in->version != HWAI_RETRY_POLICY_VERSION) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
+            err, HWAI_E_INVALID_ARG,
             "hwai_retry_policy version %u is not supported: expected %u "
             "(initialise with HWAI_RETRY_POLICY_INIT or hwai_retry_policy_init)",
-            in->version,
-            HWAI_RETRY_POLICY_VERSION);
+            in->version, HWAI_RETRY_POLICY_VERSION);
     }
     hwai_retry_policy resolved = apply_defaults(in);
     if (resolved.max_attempts > MAX_ATTEMPTS_LIMIT) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
+            err, HWAI_E_INVALID_ARG,
             "hwai_retry_policy max_attempts %u is too large: the maximum is %u",
-            resolved.max_attempts,
-            MAX_ATTEMPTS_LIMIT);
+            resolved.max_attempts, MAX_ATTEMPTS_LIMIT);
     }
     if (resolved.base_delay_ms > resolved.max_delay_ms) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
-            "hwai_retry_policy base_delay_ms %u is above max_delay_ms %u",
-            resolved.base_delay_ms,
-            resolved.max_delay_ms);
+            err, HWAI_E_INVALID_ARG, "hwai_retry_policy base_delay_ms %u is above max_delay_ms %u",
+            resolved.base_delay_ms, resolved.max_delay_ms);
     }
     *out = resolved;
     return HWAI_OK;

@@ -11,8 +11,8 @@
 
 /* The policy with zero fields replaced by the defaults; HWAI_E_INVALID_ARG for
  * an unknown version, max_attempts over 10, or base over max. */
-hwai_status hwai__retry_policy_resolve(
-    const hwai_retry_policy *in, hwai_retry_policy *out, hwai_error **err);
+hwai_status
+hwai__retry_policy_resolve(const hwai_retry_policy *in, hwai_retry_policy *out, hwai_error **err);
 
 /* How a call may be repeated. */
 typedef enum hwai__idempotency {

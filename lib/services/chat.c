@@ -19,7 +19,7 @@ hwai_status hwai_chat(
     if (status != HWAI_OK) {
         return status;
     }
-    hwai__chat_route route = {0};
+    hwai__chat_route route = { 0 };
     hwai__http_response resp = HWAI__HTTP_RESPONSE_INIT;
     json_t *root = NULL;
     size_t body_len = 0;

@@ -23,8 +23,8 @@ static bool is_set(double value)
     return value != HWAI_UNSET;
 }
 
-static hwai_status check_range(
-    const char *name, double value, double min, double max, bool min_open, hwai_error **err)
+static hwai_status
+check_range(const char *name, double value, double min, double max, bool min_open, hwai_error **err)
 {
     if (!is_set(value)) {
         return HWAI_OK;
@@ -32,14 +32,8 @@ static hwai_status check_range(
     bool below = min_open ? value <= min : value < min;
     if (!isfinite(value) || below || value > max) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
-            "%s is %g; it must be in %c%g, %g]",
-            name,
-            value,
-            min_open ? '(' : '[',
-            min,
-            max);
+            err, HWAI_E_INVALID_ARG, "%s is %g; it must be in %c%g, %g]", name, value,
+            min_open ? '(' : '[', min, max);
     }
     return HWAI_OK;
 }
@@ -54,8 +48,10 @@ static hwai_status check_messages(const hwai_chat_request *req, hwai_error **err
         const hwai_chat_message *m = &req->messages[i];
         if (hwai__str_empty(m->role)) {
             return hwai__error_set(
-                err, HWAI_E_INVALID_ARG, "messages[%zu].role is empty; use \"user\", "
-                "\"system\" or \"assistant\"", i);
+                err, HWAI_E_INVALID_ARG,
+                "messages[%zu].role is empty; use \"user\", "
+                "\"system\" or \"assistant\"",
+                i);
         }
         if (!m->content) {
             return hwai__error_set(err, HWAI_E_INVALID_ARG, "messages[%zu].content is NULL", i);
@@ -71,17 +67,14 @@ hwai_status hwai__chat_validate(const hwai_chat_request *req, hwai_error **err)
     }
     if (req->version != HWAI_CHAT_REQUEST_VERSION) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
+            err, HWAI_E_INVALID_ARG,
             "hwai_chat_request.version is %u but this library knows version %d; initialise "
             "the struct with HWAI_CHAT_REQUEST_INIT",
-            req->version,
-            HWAI_CHAT_REQUEST_VERSION);
+            req->version, HWAI_CHAT_REQUEST_VERSION);
     }
     if (hwai__str_empty(req->deployment_id) && hwai__str_empty(req->model)) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
+            err, HWAI_E_INVALID_ARG,
             "chat request needs deployment_id (Pangu) or model (OpenAI-compatible gateway)");
     }
     if (!hwai__str_empty(req->pool_id) && hwai__str_empty(req->deployment_id)) {
@@ -118,8 +111,7 @@ static bool ends_with_v1(const char *path)
     return len >= 3 && memcmp(path + len - 3, "/v1", 3) == 0;
 }
 
-static hwai_status build_openai_path(
-    hwai_client *client, hwai__chat_route *route, hwai_error **err)
+static hwai_status build_openai_path(hwai_client *client, hwai__chat_route *route, hwai_error **err)
 {
     hwai__buf base = HWAI__BUF_INIT;
     hwai__url url;
@@ -179,8 +171,7 @@ static int set_number(json_t *body, const char *key, double value)
     return is_set(value) ? json_object_set_new(body, key, json_real(value)) : 0;
 }
 
-static hwai_status encode_messages(
-    const hwai_chat_request *req, json_t *body, hwai_error **err)
+static hwai_status encode_messages(const hwai_chat_request *req, json_t *body, hwai_error **err)
 {
     json_t *messages = json_array();
     if (!messages || json_object_set_new(body, "messages", messages) != 0) {
@@ -195,10 +186,7 @@ static hwai_status encode_messages(
             json_decref(content);
             json_decref(role);
             return hwai__error_set(
-                err,
-                HWAI_E_INVALID_ARG,
-                "messages[%zu] has a %s that is not valid UTF-8",
-                i,
+                err, HWAI_E_INVALID_ARG, "messages[%zu] has a %s that is not valid UTF-8", i,
                 content ? "role" : "content");
         }
         json_t *item = json_object();
@@ -221,7 +209,10 @@ static int set_string(json_t *body, const char *key, const char *value)
 }
 
 char *hwai__chat_encode(
-    const hwai_chat_request *req, bool openai_compatible, bool stream, size_t *len_out,
+    const hwai_chat_request *req,
+    bool openai_compatible,
+    bool stream,
+    size_t *len_out,
     hwai_error **err)
 {
     json_t *body = json_object();
@@ -245,8 +236,8 @@ char *hwai__chat_encode(
     if (stream) {
         rc |= json_object_set_new(body, "stream", json_true());
         if (openai_compatible) {
-            rc |= json_object_set_new(
-                body, "stream_options", json_pack("{s:b}", "include_usage", 1));
+            rc |=
+                json_object_set_new(body, "stream_options", json_pack("{s:b}", "include_usage", 1));
         }
     }
     if (rc != 0) {

@@ -27,7 +27,10 @@ void hwai__chat_route_cleanup(hwai__chat_route *route);
 /* Encodes the body; stream adds "stream": true (and include_usage on
  * OpenAI-compatible paths). Returns a new string or NULL with *err set. */
 char *hwai__chat_encode(
-    const hwai_chat_request *req, bool openai_compatible, bool stream, size_t *len_out,
+    const hwai_chat_request *req,
+    bool openai_compatible,
+    bool stream,
+    size_t *len_out,
     hwai_error **err);
 
 #endif

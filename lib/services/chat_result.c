@@ -39,8 +39,8 @@ void hwai__chat_usage_from_json(const json_t *usage_obj, hwai_chat_usage *usage)
     usage->total_tokens = token_count(json_object_get(usage_obj, "total_tokens"));
 }
 
-static hwai_status read_choice(const json_t *item, size_t index, hwai_chat_choice *choice,
-                               hwai_error **err)
+static hwai_status
+read_choice(const json_t *item, size_t index, hwai_chat_choice *choice, hwai_error **err)
 {
     const json_t *message = json_object_get(item, "message");
     const json_t *content = json_object_get(message, "content");
@@ -49,8 +49,8 @@ static hwai_status read_choice(const json_t *item, size_t index, hwai_chat_choic
             err, HWAI_E_BAD_RESPONSE, "chat answer's choices[%zu] has no message.content", index);
     }
     const json_t *index_value = json_object_get(item, "index");
-    choice->index = json_is_integer(index_value) ? (uint32_t)json_integer_value(index_value)
-                                                 : (uint32_t)index;
+    choice->index =
+        json_is_integer(index_value) ? (uint32_t)json_integer_value(index_value) : (uint32_t)index;
     const char *role = hwai__json_str(message, "role");
     choice->role = role ? role : "assistant";
     /* A null content (tool calls only) reads as empty text. */
@@ -75,8 +75,7 @@ hwai_status hwai__chat_result_from_json(
     if (!json_is_array(choices) || count == 0) {
         json_decref(root);
         return hwai__error_set_http(
-            err, HWAI_E_BAD_RESPONSE, resp->status, NULL, request_id,
-            "chat answer has no choices");
+            err, HWAI_E_BAD_RESPONSE, resp->status, NULL, request_id, "chat answer has no choices");
     }
     chat_result_impl *impl = calloc(1, sizeof(*impl));
     hwai_chat_choice *items = calloc(count, sizeof(*items));

@@ -32,8 +32,7 @@ static int64_t ms_since(const struct timespec *start)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)(now.tv_sec - start->tv_sec) * 1000 +
-           (now.tv_nsec - start->tv_nsec) / 1000000;
+    return (int64_t)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
 hwai_status hwai_chat_stream_open(
@@ -54,7 +53,7 @@ hwai_status hwai_chat_stream_open(
     clock_gettime(CLOCK_MONOTONIC, &s->opened);
     s->summary.first_chunk_ms = -1;
     s->summary.content = "";
-    hwai__chat_route route = {0};
+    hwai__chat_route route = { 0 };
     size_t body_len = 0;
     char *body = NULL;
     status = hwai__chat_route_build(client, req, &route, err);
@@ -74,8 +73,8 @@ hwai_status hwai_chat_stream_open(
             .deadline_ms = req->deadline_ms,
             .cancel = req->cancel,
         };
-        status = hwai__event_stream_open(
-            &s->events, client, &call, HWAI__DEFAULT_MAX_EVENT_BYTES, err);
+        status =
+            hwai__event_stream_open(&s->events, client, &call, HWAI__DEFAULT_MAX_EVENT_BYTES, err);
     }
     free(body);
     hwai__chat_route_cleanup(&route);
@@ -124,12 +123,12 @@ static hwai_status repeat_final(hwai_chat_stream *s, hwai_error **err)
     return s->final_status;
 }
 
-static hwai_status stream_error(
-    hwai_chat_stream *s, const char *code, const char *message, hwai_error **err)
+static hwai_status
+stream_error(hwai_chat_stream *s, const char *code, const char *message, hwai_error **err)
 {
     hwai__error_set_http(
-        err, HWAI_E_STREAM_ERROR, s->summary.http_status, code, s->request_id,
-        "%s", message && *message ? message : "the service reported an error in the stream");
+        err, HWAI_E_STREAM_ERROR, s->summary.http_status, code, s->request_id, "%s",
+        message && *message ? message : "the service reported an error in the stream");
     return finish(s, HWAI_E_STREAM_ERROR, err);
 }
 
@@ -137,8 +136,8 @@ static hwai_status stream_error(
  * {"error_code", "error_msg"} in the Huawei shape. */
 static bool report_error_object(hwai_chat_stream *s, json_t *root, hwai_error **err)
 {
-    bool has_error = json_object_get(root, "error") != NULL &&
-                     !json_is_null(json_object_get(root, "error"));
+    bool has_error =
+        json_object_get(root, "error") != NULL && !json_is_null(json_object_get(root, "error"));
     bool has_code = !hwai__str_empty(hwai__json_str(root, "error_code"));
     if (!has_error && !has_code) {
         return false;
@@ -199,22 +198,17 @@ static void read_delta(hwai_chat_chunk *chunk, const json_t *choice)
 static hwai_status truncated(hwai_chat_stream *s, const char *where, hwai_error **err)
 {
     hwai__error_set_http(
-        err,
-        HWAI_E_STREAM_TRUNCATED,
-        s->summary.http_status,
-        NULL,
-        s->request_id,
+        err, HWAI_E_STREAM_TRUNCATED, s->summary.http_status, NULL, s->request_id,
         "chat stream truncated: the connection closed %s after %zu bytes of text, "
         "without [DONE] or a finish reason",
-        where,
-        s->content.len);
+        where, s->content.len);
     return finish(s, HWAI_E_STREAM_TRUNCATED, err);
 }
 
 /* Turns one data event into the chunk handed out; root is kept alive by s.
  * cut tells that the event was flushed from a body that ended mid-event. */
-static hwai_status read_chunk(
-    hwai_chat_stream *s, const hwai__sse_event *event, bool cut, hwai_error **err)
+static hwai_status
+read_chunk(hwai_chat_stream *s, const hwai__sse_event *event, bool cut, hwai_error **err)
 {
     json_t *root = NULL;
     hwai_status status =
@@ -250,14 +244,12 @@ static hwai_status read_chunk(
     /* raw_json must outlive the event buffer, which the next event reuses. */
     hwai__buf_clear(&s->chunk_raw);
     if (!hwai__buf_append(&s->chunk_raw, event->data, event->data_len)) {
-        return finish(s, hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading a chunk"),
-                      err);
+        return finish(s, hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading a chunk"), err);
     }
     s->chunk.raw_json = s->chunk_raw.data;
     s->chunk.raw_json_len = s->chunk_raw.len;
     if (append_summary(s, &s->chunk) != HWAI_OK) {
-        return finish(s, hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading a chunk"),
-                      err);
+        return finish(s, hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading a chunk"), err);
     }
     return HWAI_OK;
 }
@@ -277,8 +269,8 @@ static bool type_is(const hwai__sse_event *event, const char *type)
     return event->type_len == strlen(type) && memcmp(event->type, type, event->type_len) == 0;
 }
 
-static hwai_status handle_error_event(
-    hwai_chat_stream *s, const hwai__sse_event *event, hwai_error **err)
+static hwai_status
+handle_error_event(hwai_chat_stream *s, const hwai__sse_event *event, hwai_error **err)
 {
     json_t *root = NULL;
     if (hwai__json_parse(event->data, event->data_len, HWAI__JSON_MAX_DEPTH, &root, NULL) ==
@@ -309,8 +301,8 @@ static hwai_status end_of_body(hwai_chat_stream *s, bool incomplete, hwai_error 
     return truncated(s, incomplete ? "inside an event" : "between events", err);
 }
 
-hwai_status hwai_chat_stream_next(
-    hwai_chat_stream *s, const hwai_chat_chunk **out, hwai_error **err)
+hwai_status
+hwai_chat_stream_next(hwai_chat_stream *s, const hwai_chat_chunk **out, hwai_error **err)
 {
     if (!s || !out) {
         return hwai__error_set(err, HWAI_E_INVALID_ARG, "%s is NULL", s ? "out" : "stream");

@@ -41,12 +41,10 @@ static hwai_status check_request(const hwai_sentiment_request *req, hwai_error *
     }
     if (req->version != HWAI_SENTIMENT_REQUEST_VERSION) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
+            err, HWAI_E_INVALID_ARG,
             "hwai_sentiment_request.version is %u but this library knows version %d; "
             "initialise the struct with HWAI_SENTIMENT_REQUEST_INIT",
-            req->version,
-            HWAI_SENTIMENT_REQUEST_VERSION);
+            req->version, HWAI_SENTIMENT_REQUEST_VERSION);
     }
     if (hwai__str_empty(req->content)) {
         return hwai__error_set(
@@ -63,8 +61,9 @@ static char *encode_request(const hwai_sentiment_request *req, size_t *len, hwai
     char *text = NULL;
     if (!content || (req->lang && !lang)) {
         hwai__error_set(err, HWAI_E_INVALID_ARG, "sentiment content or lang is not valid UTF-8");
-    } else if (body && json_object_set(body, "content", content) == 0 &&
-               (!lang || json_object_set(body, "lang", lang) == 0)) {
+    } else if (
+        body && json_object_set(body, "content", content) == 0 &&
+        (!lang || json_object_set(body, "lang", lang) == 0)) {
         text = hwai__json_dump(body, len);
     }
     if (!text && (!err || !*err)) {
@@ -98,8 +97,8 @@ static hwai_status read_result(
     const json_t *result = json_object_get(root, "result");
     const json_t *label = json_object_get(result, "label");
     double confidence = 0;
-    bool label_ok = json_is_integer(label) ||
-                    (json_is_string(label) && strlen(json_string_value(label)) == 1);
+    bool label_ok =
+        json_is_integer(label) || (json_is_string(label) && strlen(json_string_value(label)) == 1);
     if (!label_ok || !read_confidence(json_object_get(result, "confidence"), &confidence)) {
         json_decref(root);
         return hwai__error_set_http(
@@ -119,8 +118,8 @@ static hwai_status read_result(
     impl->root = root;
     impl->raw_json = raw;
     impl->request_id = rid;
-    impl->pub.label = json_is_integer(label) ? (int)json_integer_value(label)
-                                             : json_string_value(label)[0] - '0';
+    impl->pub.label =
+        json_is_integer(label) ? (int)json_integer_value(label) : json_string_value(label)[0] - '0';
     impl->pub.confidence = confidence;
     hwai__format_double(confidence, impl->confidence_text);
     impl->pub.confidence_text = impl->confidence_text;
@@ -150,7 +149,7 @@ hwai_status hwai_nlp_sentiment(
     char *body = encode_request(req, &body_len, err);
     if (!body) {
         return hwai_error_status(err ? *err : NULL) != HWAI_OK ? hwai_error_status(*err)
-                                                              : HWAI_E_NOMEM;
+                                                               : HWAI_E_NOMEM;
     }
     hwai__call call = {
         .service = HWAI_SERVICE_NLP,

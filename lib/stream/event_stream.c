@@ -113,14 +113,12 @@ static bool on_body(void *user_data, const char *data, size_t len)
         decide_body_mode(s);
     }
     if (s->body_mode == BODY_SSE) {
-        s->body_status =
-            hwai__sse_feed(&s->parser, data, len, queue_event, s, &s->body_error);
+        s->body_status = hwai__sse_feed(&s->parser, data, len, queue_event, s, &s->body_error);
         return s->body_status == HWAI_OK;
     }
     if (s->resp.body.len + len > s->client->max_response_bytes) {
         s->body_status = hwai__error_set(
-            &s->body_error,
-            HWAI_E_RESPONSE_TOO_LARGE,
+            &s->body_error, HWAI_E_RESPONSE_TOO_LARGE,
             "response body exceeds the maximum of %zu bytes; raise max_response_bytes",
             s->client->max_response_bytes);
         return false;
@@ -206,8 +204,7 @@ static hwai_status wait_for_headers(hwai__event_stream *s, hwai_error **err)
     return status;
 }
 
-static hwai_status check_answer(
-    hwai__event_stream *s, const hwai__call *call, hwai_error **err)
+static hwai_status check_answer(hwai__event_stream *s, const hwai__call *call, hwai_error **err)
 {
     if (s->body_mode == BODY_UNDECIDED) {
         decide_body_mode(s);
@@ -222,19 +219,14 @@ static hwai_status check_answer(
     const char *content_type = hwai__headers_get(&s->resp.headers, "Content-Type");
     if (!content_type || !hwai__content_type_is_json(content_type)) {
         return hwai__error_set_http(
-            err,
-            HWAI_E_CONTENT_TYPE,
-            s->resp.status,
-            NULL,
+            err, HWAI_E_CONTENT_TYPE, s->resp.status, NULL,
             hwai__headers_get(&s->resp.headers, "X-Request-Id"),
-            "%s answer has Content-Type '%s', expected text/event-stream",
-            call->operation,
+            "%s answer has Content-Type '%s', expected text/event-stream", call->operation,
             content_type ? content_type : "(none)");
     }
     hwai_status status = read_whole_body(s, err);
     if (status == HWAI_OK && s->resp.body.len > 0) {
-        hwai__sse_event whole = {
-            "message", 7, s->resp.body.data, s->resp.body.len, "", 0, -1};
+        hwai__sse_event whole = { "message", 7, s->resp.body.data, s->resp.body.len, "", 0, -1 };
         status = queue_event(&whole, s);
     }
     return status;
@@ -268,8 +260,8 @@ static hwai_status reset_attempt(hwai__event_stream *s, hwai_error **err)
     return hwai__sse_parser_init(&s->parser, s->max_event_bytes, err);
 }
 
-static hwai_status open_attempt(
-    hwai__event_stream *s, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
+static hwai_status
+open_attempt(hwai__event_stream *s, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
 {
     hwai_client *client = s->client;
     uint64_t start = hwai__monotonic_ms();
@@ -305,8 +297,8 @@ static void wake_on_cancel(void *arg)
 
 /* Opens the stream, retrying by the client's policy: nothing has reached the
  * caller yet, so a retry cannot repeat text. */
-static hwai_status open_with_retries(
-    hwai__event_stream *s, const hwai__call *call, hwai_error **err)
+static hwai_status
+open_with_retries(hwai__event_stream *s, const hwai__call *call, hwai_error **err)
 {
     hwai__prepared prep;
     hwai_status status = hwai__pipeline_prepare(s->client, call, &prep, err);
@@ -426,8 +418,8 @@ hwai_status hwai__event_stream_next(
                 *err = s->pending_error;
                 s->pending_error = NULL;
                 if (!*err) {
-                    hwai__error_set(err, s->pending_status, "%s",
-                                    hwai_status_str(s->pending_status));
+                    hwai__error_set(
+                        err, s->pending_status, "%s", hwai_status_str(s->pending_status));
                 }
             }
             return s->pending_status;

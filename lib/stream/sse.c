@@ -6,7 +6,7 @@
 #include "core/error_internal.h"
 
 /* UTF-8 encoding of U+FEFF. One is skipped at the very start of a stream. */
-static const char utf8_bom[] = {'\xEF', '\xBB', '\xBF'};
+static const char utf8_bom[] = { '\xEF', '\xBB', '\xBF' };
 #define BOM_CHECK_DONE ((unsigned char)sizeof(utf8_bom))
 
 /* Room for the longest standard field name with its colon and optional space
@@ -22,8 +22,8 @@ static hwai_status parse_bytes(
     void *user_data,
     hwai_error **err);
 
-hwai_status hwai__sse_parser_init(
-    hwai__sse_parser *parser, size_t max_event_bytes, hwai_error **err)
+hwai_status
+hwai__sse_parser_init(hwai__sse_parser *parser, size_t max_event_bytes, hwai_error **err)
 {
     if (!parser) {
         return hwai__error_set(err, HWAI_E_INVALID_ARG, "parser is NULL");
@@ -64,13 +64,11 @@ void hwai__sse_parser_cleanup(hwai__sse_parser *parser)
 static hwai_status fail_line_too_large(const hwai__sse_parser *parser, hwai_error **err)
 {
     return hwai__error_set(
-        err,
-        HWAI_E_STREAM_EVENT_TOO_LARGE,
+        err, HWAI_E_STREAM_EVENT_TOO_LARGE,
         "server-sent event line longer than %zu bytes, which is the maximum event size "
         "of %zu bytes plus room for a field name. Raise the maximum event size if the "
         "service sends larger events",
-        parser->max_line_bytes,
-        parser->max_event_bytes);
+        parser->max_line_bytes, parser->max_event_bytes);
 }
 
 static hwai_status fail_nomem(hwai_error **err)
@@ -97,8 +95,8 @@ static void reset_block(hwai__sse_parser *parser)
     parser->block_started = false;
 }
 
-static hwai_status dispatch_event(
-    hwai__sse_parser *parser, hwai__sse_event_cb callback, void *user_data)
+static hwai_status
+dispatch_event(hwai__sse_parser *parser, hwai__sse_event_cb callback, void *user_data)
 {
     /* Every data line left an LF behind its value, so a length of 1 is a single
      * empty data line. Such blocks dispatch nothing, as sse.h explains. */
@@ -127,23 +125,22 @@ static hwai_status dispatch_event(
     return status;
 }
 
-static hwai_status append_data(
-    hwai__sse_parser *parser, const char *value, size_t len, hwai_error **err)
+static hwai_status
+append_data(hwai__sse_parser *parser, const char *value, size_t len, hwai_error **err)
 {
     /* The LF already behind the previous value becomes the separator, and the
      * LF appended here is dropped at dispatch, so the joined data will be
      * data.len + len bytes long. */
-    if (parser->data.len > parser->max_event_bytes
-        || len > parser->max_event_bytes - parser->data.len) {
+    if (parser->data.len > parser->max_event_bytes ||
+        len > parser->max_event_bytes - parser->data.len) {
         return hwai__error_set(
-            err,
-            HWAI_E_STREAM_EVENT_TOO_LARGE,
+            err, HWAI_E_STREAM_EVENT_TOO_LARGE,
             "server-sent event data larger than the maximum event size of %zu bytes. "
             "Raise the maximum event size if the service sends larger events",
             parser->max_event_bytes);
     }
-    if (!hwai__buf_append(&parser->data, value, len)
-        || !hwai__buf_append_char(&parser->data, '\n')) {
+    if (!hwai__buf_append(&parser->data, value, len) ||
+        !hwai__buf_append_char(&parser->data, '\n')) {
         return fail_nomem(err);
     }
     return HWAI_OK;
@@ -260,8 +257,8 @@ static hwai_status complete_line(
     return status;
 }
 
-static hwai_status buffer_partial_line(
-    hwai__sse_parser *parser, const char *bytes, size_t len, hwai_error **err)
+static hwai_status
+buffer_partial_line(hwai__sse_parser *parser, const char *bytes, size_t len, hwai_error **err)
 {
     if (len > parser->max_line_bytes - parser->line.len) {
         return fail_line_too_large(parser, err);
@@ -306,8 +303,7 @@ static hwai_status parse_bytes(
             return buffer_partial_line(parser, bytes + pos, line_len, err);
         }
         parser->after_cr = bytes[pos + line_len] == '\r';
-        hwai_status status =
-            complete_line(parser, bytes + pos, line_len, callback, user_data, err);
+        hwai_status status = complete_line(parser, bytes + pos, line_len, callback, user_data, err);
         if (status != HWAI_OK) {
             return status;
         }
@@ -327,7 +323,7 @@ static hwai_status skip_bom(
     void *user_data,
     hwai_error **err)
 {
-    while (parser->bom_state < BOM_CHECK_DONE && *len > 0) {
+    while (parser->bom_state<BOM_CHECK_DONE && * len> 0) {
         if (**bytes != utf8_bom[parser->bom_state]) {
             size_t matched = parser->bom_state;
             parser->bom_state = BOM_CHECK_DONE;
@@ -358,15 +354,13 @@ static hwai_status check_call(
     }
     if (parser->stop_status != HWAI_OK) {
         return hwai__error_set(
-            err,
-            parser->stop_status,
+            err, parser->stop_status,
             "server-sent event parser already stopped by an earlier error: %s",
             hwai_status_str(parser->stop_status));
     }
     if (parser->finished) {
         return hwai__error_set(
-            err,
-            HWAI_E_INVALID_ARG,
+            err, HWAI_E_INVALID_ARG,
             "server-sent event stream already finished. Initialize the parser again "
             "for a new stream");
     }
@@ -409,8 +403,8 @@ static hwai_status flush_pending(
         }
     }
     if (parser->line.len > 0) {
-        hwai_status status = process_line(
-            parser, parser->line.data, parser->line.len, callback, user_data, err);
+        hwai_status status =
+            process_line(parser, parser->line.data, parser->line.len, callback, user_data, err);
         hwai__buf_clear(&parser->line);
         if (status != HWAI_OK) {
             return status;

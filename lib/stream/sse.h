@@ -75,8 +75,8 @@ typedef struct hwai__sse_parser {
  * parser's four buffers therefore contains at most about one line, and none grows
  * with the length of the stream. Returns HWAI_E_INVALID_ARG when parser is NULL or
  * max_event_bytes is 0. */
-HWAI_NODISCARD hwai_status hwai__sse_parser_init(
-    hwai__sse_parser *parser, size_t max_event_bytes, hwai_error **err);
+HWAI_NODISCARD hwai_status
+hwai__sse_parser_init(hwai__sse_parser *parser, size_t max_event_bytes, hwai_error **err);
 
 /* Parses the next len bytes of the stream, calls callback for every event that
  * they complete and buffers the rest. bytes may be NULL when len is 0.

@@ -18,9 +18,7 @@ hwai_status hwai__curl_global_init(hwai_error **err)
     pthread_once(&init_once, init_curl);
     if (init_result != CURLE_OK) {
         return hwai__error_set(
-            err,
-            HWAI_E_TRANSPORT,
-            "libcurl global initialisation failed: %s",
+            err, HWAI_E_TRANSPORT, "libcurl global initialisation failed: %s",
             curl_easy_strerror(init_result));
     }
     return HWAI_OK;

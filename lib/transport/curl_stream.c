@@ -36,8 +36,8 @@ static void drive(curl_http_stream *s, hwai_error **err)
     CURLMcode mc = curl_multi_perform(s->multi, &running);
     if (mc != CURLM_OK) {
         s->done = true;
-        s->result = hwai__error_set(
-            err, HWAI_E_TRANSPORT, "transfer failed: %s", curl_multi_strerror(mc));
+        s->result =
+            hwai__error_set(err, HWAI_E_TRANSPORT, "transfer failed: %s", curl_multi_strerror(mc));
         return;
     }
     int queued = 0;
@@ -61,8 +61,7 @@ static hwai_status stream_pump(hwai__http_stream *base, int wait_ms, bool *done,
             if (mc != CURLM_OK) {
                 s->done = true;
                 s->result = hwai__error_set(
-                    err, HWAI_E_TRANSPORT, "waiting for data failed: %s",
-                    curl_multi_strerror(mc));
+                    err, HWAI_E_TRANSPORT, "waiting for data failed: %s", curl_multi_strerror(mc));
             } else {
                 drive(s, err);
             }
@@ -107,8 +106,8 @@ static void stream_close(hwai__http_stream *base)
     free(s);
 }
 
-static const hwai__http_stream_ops curl_stream_ops = {
-    stream_pump, stream_wakeup, stream_close, stream_headers_complete};
+static const hwai__http_stream_ops curl_stream_ops = { stream_pump, stream_wakeup, stream_close,
+                                                       stream_headers_complete };
 
 hwai_status hwai__curl_stream_open(
     hwai__transport *transport,
@@ -175,7 +174,7 @@ hwai_status hwai__curl_perform_cancellable(
     hwai__http_response *resp,
     hwai_error **err)
 {
-    buffered_body body = {resp, req->max_response_bytes, false};
+    buffered_body body = { resp, req->max_response_bytes, false };
     hwai__http_stream *stream = NULL;
     hwai_status status =
         hwai__curl_stream_open(transport, req, resp, buffer_body, &body, &stream, err);
@@ -194,8 +193,7 @@ hwai_status hwai__curl_perform_cancellable(
     hwai__cancel_unwatch(req->cancel, watch);
     if (body.too_large) {
         status = hwai__error_set(
-            err,
-            HWAI_E_RESPONSE_TOO_LARGE,
+            err, HWAI_E_RESPONSE_TOO_LARGE,
             "response body exceeds the maximum of %zu bytes; raise max_response_bytes",
             body.max_bytes);
     }

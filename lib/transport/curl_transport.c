@@ -81,13 +81,12 @@ static size_t on_header(char *data, size_t size, size_t count, void *user)
     while (value < end && (*value == ' ' || *value == '\t')) {
         value++;
     }
-    while (end > value && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' ||
-                           end[-1] == '\t')) {
+    while (end > value &&
+           (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) {
         end--;
     }
     if (name_len == 0 ||
-        !hwai__headers_add_n(
-            &xfer->resp->headers, data, name_len, value, (size_t)(end - value))) {
+        !hwai__headers_add_n(&xfer->resp->headers, data, name_len, value, (size_t)(end - value))) {
         return name_len == 0 ? len : 0;
     }
     return len;
@@ -156,7 +155,7 @@ static bool build_header_list(hwai__curl_transfer *xfer, const hwai__headers *he
     }
     /* An empty "Expect:" stops libcurl from sending "Expect: 100-continue" and
      * waiting up to a second for a server that never answers it. */
-    const char *fixed[] = {"Expect:", "Accept-Encoding:"};
+    const char *fixed[] = { "Expect:", "Accept-Encoding:" };
     for (size_t i = 0; ok && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         struct curl_slist *next = curl_slist_append(xfer->header_list, fixed[i]);
         ok = next != NULL;
@@ -268,16 +267,13 @@ static hwai_status map_curl_code(hwai__curl_transfer *xfer, CURLcode rc, hwai_er
     const char *detail = xfer->error_text[0] ? xfer->error_text : curl_easy_strerror(rc);
     if (xfer->body_too_large) {
         return hwai__error_set(
-            err,
-            HWAI_E_RESPONSE_TOO_LARGE,
+            err, HWAI_E_RESPONSE_TOO_LARGE,
             "response body exceeds the maximum of %zu bytes; raise max_response_bytes",
             xfer->max_response_bytes);
     }
     if (xfer->headers_too_large) {
         return hwai__error_set(
-            err,
-            HWAI_E_HEADERS_TOO_LARGE,
-            "response headers exceed the maximum of %u bytes",
+            err, HWAI_E_HEADERS_TOO_LARGE, "response headers exceed the maximum of %u bytes",
             HWAI__MAX_HEADER_BYTES);
     }
     switch (rc) {
@@ -292,17 +288,14 @@ static hwai_status map_curl_code(hwai__curl_transfer *xfer, CURLcode rc, hwai_er
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-        return hwai__error_set(err, HWAI_E_TLS, "TLS failed: %s", detail);
-    case CURLE_OUT_OF_MEMORY:
-        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory in libcurl");
-    default:
-        return hwai__error_set(err, HWAI_E_TRANSPORT, "transfer failed: %s", detail);
+    case CURLE_SSL_ISSUER_ERROR: return hwai__error_set(err, HWAI_E_TLS, "TLS failed: %s", detail);
+    case CURLE_OUT_OF_MEMORY: return hwai__error_set(err, HWAI_E_NOMEM, "out of memory in libcurl");
+    default: return hwai__error_set(err, HWAI_E_TRANSPORT, "transfer failed: %s", detail);
     }
 }
 
-hwai_status hwai__curl_transfer_finish(
-    hwai__curl_transfer *xfer, CURL *easy, CURLcode rc, hwai_error **err)
+hwai_status
+hwai__curl_transfer_finish(hwai__curl_transfer *xfer, CURL *easy, CURLcode rc, hwai_error **err)
 {
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -376,7 +369,7 @@ static void curl_destroy(hwai__transport *transport)
     free(t);
 }
 
-static const hwai__transport_ops curl_ops = {curl_perform, hwai__curl_stream_open, curl_destroy};
+static const hwai__transport_ops curl_ops = { curl_perform, hwai__curl_stream_open, curl_destroy };
 
 hwai_status hwai__transport_curl_new(
     hwai__transport **out, const hwai__transport_config *config, hwai_error **err)

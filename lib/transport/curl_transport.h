@@ -53,8 +53,8 @@ hwai_status hwai__curl_transfer_begin(
     hwai_error **err);
 
 /* Reads the status into xfer->resp and maps a libcurl result to a status. */
-hwai_status hwai__curl_transfer_finish(
-    hwai__curl_transfer *xfer, CURL *easy, CURLcode rc, hwai_error **err);
+hwai_status
+hwai__curl_transfer_finish(hwai__curl_transfer *xfer, CURL *easy, CURLcode rc, hwai_error **err);
 
 /* Returns the easy handle to the pool and frees the header list. */
 void hwai__curl_transfer_end(hwai__transport *transport, hwai__curl_transfer *xfer, CURL *easy);

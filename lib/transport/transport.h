@@ -36,7 +36,10 @@ typedef struct hwai__http_response {
     hwai__buf body;
 } hwai__http_response;
 
-#define HWAI__HTTP_RESPONSE_INIT {0, HWAI__HEADERS_INIT, HWAI__BUF_INIT}
+#define HWAI__HTTP_RESPONSE_INIT              \
+    {                                         \
+        0, HWAI__HEADERS_INIT, HWAI__BUF_INIT \
+    }
 
 void hwai__http_response_cleanup(hwai__http_response *resp);
 

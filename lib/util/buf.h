@@ -16,14 +16,16 @@ typedef struct hwai__buf {
     bool oom;
 } hwai__buf;
 
-#define HWAI__BUF_INIT {NULL, 0, 0, false}
+#define HWAI__BUF_INIT    \
+    {                     \
+        NULL, 0, 0, false \
+    }
 
 bool hwai__buf_reserve(hwai__buf *buf, size_t extra);
 bool hwai__buf_append(hwai__buf *buf, const void *data, size_t len);
 bool hwai__buf_append_str(hwai__buf *buf, const char *str);
 bool hwai__buf_append_char(hwai__buf *buf, char c);
-bool hwai__buf_printf(hwai__buf *buf, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+bool hwai__buf_printf(hwai__buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool hwai__buf_vprintf(hwai__buf *buf, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 void hwai__buf_clear(hwai__buf *buf);

@@ -17,7 +17,10 @@ typedef struct hwai__headers {
     size_t cap;
 } hwai__headers;
 
-#define HWAI__HEADERS_INIT {NULL, 0, 0}
+#define HWAI__HEADERS_INIT \
+    {                      \
+        NULL, 0, 0         \
+    }
 
 /* Appends a header; false when out of memory. */
 bool hwai__headers_add(hwai__headers *headers, const char *name, const char *value);

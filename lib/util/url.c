@@ -47,7 +47,7 @@ bool hwai__percent_encode(hwai__buf *out, const char *data, size_t len)
         if (is_unreserved((char)c)) {
             hwai__buf_append_char(out, (char)c);
         } else {
-            char escape[3] = {'%', digits[c >> 4], digits[c & 0x0f]};
+            char escape[3] = { '%', digits[c >> 4], digits[c & 0x0f] };
             hwai__buf_append(out, escape, sizeof(escape));
         }
     }
@@ -350,8 +350,8 @@ static bool ipv6_is_loopback(const char *host)
     if (inet_pton(AF_INET6, text, &addr) != 1) {
         return false;
     }
-    static const uint8_t loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t loopback[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+    static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     if (memcmp(addr.s6_addr, loopback, sizeof(loopback)) == 0) {
         return true;
     }

@@ -48,7 +48,10 @@ typedef struct hwai__query {
     size_t cap;
 } hwai__query;
 
-#define HWAI__QUERY_INIT {NULL, 0, 0}
+#define HWAI__QUERY_INIT \
+    {                    \
+        NULL, 0, 0       \
+    }
 
 bool hwai__query_add(hwai__query *query, const char *key, const char *value);
 /* Splits raw on '&' and each piece on its first '=', percent-decoding both halves;
