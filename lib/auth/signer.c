@@ -149,16 +149,6 @@ static bool is_token(const char *text)
     return true;
 }
 
-static bool has_space_or_control(const char *text)
-{
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p <= 0x20 || *p == 0x7f) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static hwai_status check_path(const char *path, hwai_error **err)
 {
     if (path[0] != '/') {
@@ -170,7 +160,7 @@ static hwai_status check_path(const char *path, hwai_error **err)
             err, HWAI_E_SIGN, "request path '%s' contains '?' or '#'; pass the query as parameters",
             path);
     }
-    if (has_space_or_control(path)) {
+    if (hwai__has_space_or_control(path)) {
         return hwai__error_set(
             err, HWAI_E_SIGN,
             "request path '%s' contains a space or control character; percent-encode it", path);

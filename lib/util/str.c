@@ -63,3 +63,13 @@ void hwai__secret_free(char *str)
         free(str);
     }
 }
+
+bool hwai__has_space_or_control(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p <= 0x20 || *p == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}

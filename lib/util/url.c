@@ -136,16 +136,6 @@ static bool scheme_is_valid(const char *scheme, size_t len)
     return true;
 }
 
-static bool has_space_or_control(const char *text)
-{
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p <= 0x20 || *p == 0x7f) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static hwai_status
 parse_scheme(hwai__url *out, const char *url, const char **rest, hwai_error **err)
 {
@@ -285,7 +275,7 @@ hwai_status hwai__url_parse(hwai__url *out, const char *url, hwai_error **err)
     }
     hwai_status status;
     const char *rest = url;
-    if (has_space_or_control(url)) {
+    if (hwai__has_space_or_control(url)) {
         /* A space, CR or LF would end the request line or inject a header. */
         status = url_error(err, url, "contains a space or control character; percent-encode it");
         goto done;
