@@ -26,6 +26,9 @@ typedef enum cli_output_format {
     CLI_OUTPUT_JSON = 1
 } cli_output_format;
 
+/* Number of services in hwai_service, whose values run from 1 to this. */
+#define CLI_SERVICE_COUNT 8
+
 /* Settings from the global options and the environment, shared by every command. */
 typedef struct cli_global {
     const char *endpoint;
@@ -34,10 +37,36 @@ typedef struct cli_global {
     const char *project_id;
     /* From --api-key, else HWAI_API_KEY, else NULL. */
     const char *api_key;
+    /* IAM user name and account (domain) name of --iam-user and --iam-domain;
+     * both or neither are set. */
+    const char *iam_user;
+    const char *iam_domain;
+    /* --no-auth: send requests without authorization. */
+    int no_auth;
+    const char *iam_endpoint;
+    /* 0 leaves the library default, SDK-HMAC-SHA256. */
+    hwai_sign_algorithm signing_algorithm;
+    /* --service-region and --service-endpoint: at most one entry per service. */
+    hwai_service_config services[CLI_SERVICE_COUNT];
+    size_t service_count;
+    /* --region-project. The region strings are copies owned by this struct,
+     * and the project ids point into argv. */
+    hwai_region_project *region_projects;
+    size_t region_project_count;
     const char *ca_file;
-    /* 0 leaves the library default. */
-    uint32_t timeout_ms;
+    const char *ca_path;
+    const char *client_cert_file;
+    const char *client_key_file;
+    const char *proxy_url;
+    const char *proxy_user;
+    /* Retries after the first attempt, from --retries; -1 leaves the library
+     * default. */
+    int retries;
+    /* Timeouts in milliseconds; 0 leaves the library default. */
+    uint32_t call_timeout_ms;
+    uint32_t http_timeout_ms;
     uint32_t connect_timeout_ms;
+    uint32_t idle_timeout_ms;
     int insecure_skip_tls_verify;
     int verbose;
     cli_output_format output;
@@ -119,10 +148,15 @@ int cli_parse_double(
 /* Prints "hwai: <message>" and a help hint to stderr and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
 
-/* Prints "hwai: <failure>: <message> (HTTP <status>, <code>, request id <id>)" as
- * one line to stderr, leaving out the unknown parts, and returns the exit status.
+/* Prints "hwai: <failure>: <message> (HTTP <status>, <code>, request id <id>,
+ * after <n> attempts)" as one line to stderr, leaving out the unknown parts and
+ * the attempt count of a call that was not retried, and returns the exit status.
  * `failure` names the operation, such as "chat failed". */
 int cli_report_failure(const char *failure, hwai_status status, const hwai_error *err);
+
+/* Prints "hwai: <operation> cancelled by Ctrl-C" and returns
+ * CLI_EXIT_INTERRUPTED. */
+int cli_report_interrupted(const char *operation);
 
 /* Prints "hwai: <message>" for a failure that has no hwai_error and returns
  * CLI_EXIT_FAILURE. */
@@ -134,6 +168,8 @@ void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2);
 
 /* Writes bytes to stdout, NUL bytes included. */
 void cli_write(const void *data, size_t len);
+/* Writes `text` as a quoted JSON string, or null for NULL. */
+void cli_write_json_string(const char *text);
 /* Writes a JSON text on one line, dropping the line breaks between its tokens. */
 void cli_write_json_line(const char *json, size_t len);
 /* Flushes stdout and returns CLI_EXIT_OK, or the exit status after reporting a
@@ -153,16 +189,56 @@ typedef struct cli_bytes {
 int cli_read_input(const char *command, const char *content, const char *path, cli_bytes *out);
 void cli_bytes_free(cli_bytes *bytes);
 
-/* Credentials and client (client.c) */
+/* Global options (global_options.c) */
 
-/* Makes AK/SK credentials from HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and
- * HUAWEICLOUD_SDK_SECURITY_TOKEN, and returns an exit status. *out stays NULL
- * when neither AK nor SK is set. */
-int cli_credentials_from_env(hwai_credentials **out, const char *command);
+typedef enum cli_global_action {
+    CLI_GLOBAL_RUN = 0,
+    CLI_GLOBAL_HELP = 1,
+    CLI_GLOBAL_VERSION = 2
+} cli_global_action;
 
-/* Makes a client from the global settings. An API key wins over AK/SK.
- * Returns an exit status. */
+/* Parses the global options into `global` and applies the environment
+ * defaults. On success *command_index is the index of the command in argv,
+ * or argc when there is none, and *action tells whether --help or --version
+ * came first. Returns an exit status. Call cli_global_cleanup() afterwards,
+ * also after a failure. */
+int cli_parse_global_options(
+    cli_global *global, int argc, char **argv, int *command_index, cli_global_action *action);
+void cli_global_cleanup(cli_global *global);
+
+/* Names (names.c) */
+
+/* "nlp, pangu, ...": every service name, for messages. */
+extern const char *const cli_service_name_list;
+/* Returns the service called `name` (`len` bytes, not NUL-terminated), or 0. */
+hwai_service cli_service_from_name(const char *name, size_t len);
+const char *cli_service_name(hwai_service service);
+/* "SDK-HMAC-SHA256, V11-HMAC-SHA256 or SDK-HMAC-SM3", for messages. */
+extern const char *const cli_sign_algorithm_list;
+/* Returns the algorithm called `name`, or 0. */
+hwai_sign_algorithm cli_sign_algorithm_from_name(const char *name);
+/* Returns the algorithm's name, or NULL for 0 and unknown values. */
+const char *cli_sign_algorithm_name(hwai_sign_algorithm algorithm);
+/* Returns "aksk", "api-key", "iam-password", "none" or "unknown". */
+const char *cli_credentials_kind_name(hwai_credentials_kind kind);
+
+/* Credentials and client (client.c, password.c) */
+
+/* Finds AK/SK credentials with the library's credential chain (environment,
+ * then profile file). When none are found, prints the places searched
+ * followed by `advice` as a usage error. Returns an exit status. */
+int cli_credentials_from_chain(hwai_credentials **out, const char *command, const char *advice);
+
+/* Makes a client from the global settings, with credentials in this order:
+ * API key, IAM user, --no-auth, credential chain. Returns an exit status. */
 int cli_client_new(hwai_client **out, const cli_global *global, const char *command);
+
+/* Gets the password of IAM user `user` from HWAI_IAM_PASSWORD, else from a
+ * prompt on the terminal without echo. Returns an exit status; on success
+ * *out is a copy to release with cli_secret_free(). */
+int cli_read_iam_password(const char *command, const char *user, char **out);
+/* Overwrites a NUL-terminated secret with zeros and frees it. Accepts NULL. */
+void cli_secret_free(char *secret);
 
 /* Ctrl-C handling (interrupt.c) */
 
@@ -177,16 +253,25 @@ int cli_interrupt_start(void (*cancel)(void *arg), void *arg);
  * SIGINT arrived during the watch, else 0. */
 int cli_interrupt_stop(void);
 
+/* Makes a cancellation token that the first Ctrl-C triggers, by way of the
+ * watch above. Returns NULL when no token could be made. */
+hwai_cancel_token *cli_cancel_on_interrupt(void);
+/* Ends the watch of cli_cancel_on_interrupt() and frees the token, which no
+ * call or stream may still use. Returns 1 when Ctrl-C was pressed. */
+int cli_cancel_finish(hwai_cancel_token *token);
+
 /* Streamed chat (cmd_chat_stream.c) */
 
 /* Sends the request as a stream and prints each piece as it arrives, in the
- * global output format. Returns an exit status: 130 after Ctrl-C. */
+ * global output format. Returns an exit status: 130 when Ctrl-C cancelled the
+ * request's token. */
 int cli_chat_stream(
     hwai_client *client, const hwai_chat_request *request, const cli_global *global);
 
 /* Commands. Like every function above that returns an exit status, they
  * print their own error message before returning a non-zero one. */
 
+int cli_cmd_auth(const cli_global *global, int argc, char **argv);
 int cli_cmd_chat(const cli_global *global, int argc, char **argv);
 int cli_cmd_nlp(const cli_global *global, int argc, char **argv);
 int cli_cmd_sign(const cli_global *global, int argc, char **argv);

@@ -60,14 +60,15 @@ static void print_chat_help(void)
         "Sends MESSAGE as the user's message and prints the reply text.\n"
         "MESSAGE is one argument, or '-' to read it from standard input.\n"
         "With --output json, prints the service's JSON response on one line.\n"
+        "Ctrl-C cancels the call and exits with status 130.\n"
         "\n"
         "With --stream, prints the reply piece by piece as it arrives, and with\n"
         "--output json one line per chunk, each the JSON of one stream event.\n"
         "When the stream fails or is cut off, the output so far stays on standard\n"
-        "output and the error goes to standard error. Ctrl-C cancels the stream\n"
-        "and exits with status 130. With -v, a summary line goes to standard\n"
-        "error: time to first text, chunk count, finish reason, token usage and\n"
-        "request id.\n"
+        "output and the error goes to standard error. Ctrl-C cancels the stream,\n"
+        "also while it waits for the response headers, and exits with status 130.\n"
+        "With -v, a summary line goes to standard error: time to first text,\n"
+        "chunk count, finish reason, token usage and request id.\n"
         "\n"
         "Options:\n"
         "  --deployment ID    Pangu deployment id; selects the Pangu path\n"
@@ -213,7 +214,9 @@ static int run_chat_complete(
     int rc;
 
     hwai_status status = hwai_chat(&result, client, request, &err);
-    if (status != HWAI_OK) {
+    if (status != HWAI_OK && hwai_cancel_token_is_cancelled(request->cancel)) {
+        rc = cli_report_interrupted("chat");
+    } else if (status != HWAI_OK) {
         rc = cli_report_failure("chat failed", status, err);
     } else {
         rc = print_completion(result, format);
@@ -223,7 +226,7 @@ static int run_chat_complete(
     return rc;
 }
 
-static int run_chat(
+static int run_chat_mode(
     hwai_client *client,
     const hwai_chat_request *request,
     const chat_options *opts,
@@ -238,12 +241,27 @@ static int run_chat(
     return cli_fail("chat failed: unknown chat mode");
 }
 
+/* Runs the call with a cancellation token that Ctrl-C triggers. */
+static int run_chat(
+    hwai_client *client,
+    hwai_chat_request *request,
+    const chat_options *opts,
+    const cli_global *global)
+{
+    request->cancel = cli_cancel_on_interrupt();
+    int rc = run_chat_mode(client, request, opts, global);
+    cli_cancel_finish(request->cancel);
+    request->cancel = NULL;
+    return rc;
+}
+
 /* Builds the request, which borrows every string from `opts` and `messages`. */
 static int build_chat_request(
     hwai_chat_request *request,
     const chat_options *opts,
     const hwai_chat_message *messages,
-    size_t message_count)
+    size_t message_count,
+    uint32_t deadline_ms)
 {
     hwai_status status = hwai_chat_request_init(request, HWAI_CHAT_REQUEST_VERSION);
 
@@ -258,6 +276,7 @@ static int build_chat_request(
     request->max_tokens = opts->max_tokens;
     request->temperature = opts->temperature;
     request->top_p = opts->top_p;
+    request->deadline_ms = deadline_ms;
     return CLI_EXIT_OK;
 }
 
@@ -288,7 +307,7 @@ int cli_cmd_chat(const cli_global *global, int argc, char **argv)
         goto done;
     }
     message_count++;
-    rc = build_chat_request(&request, &opts, messages, message_count);
+    rc = build_chat_request(&request, &opts, messages, message_count, global->call_timeout_ms);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }

@@ -11,11 +11,6 @@ typedef struct stream_printer {
     size_t text_len;
 } stream_printer;
 
-static void cancel_stream(void *stream)
-{
-    hwai_chat_stream_cancel(stream);
-}
-
 /* Prints one piece and flushes it, so that it reaches a pipe at once. Text
  * format prints the content of choice 0 only, as plain chat does. */
 static int print_chunk(stream_printer *printer, const hwai_chat_chunk *chunk)
@@ -111,17 +106,20 @@ int cli_chat_stream(
     int write_rc;
     int rc;
 
+    /* The caller's watch triggers request->cancel on Ctrl-C, which ends the
+     * wait for the headers as well as the reading of the stream. */
     hwai_status status = hwai_chat_stream_open(&stream, client, request, &err);
     if (status != HWAI_OK) {
-        rc = cli_report_failure("chat stream failed", status, err);
+        if (hwai_cancel_token_is_cancelled(request->cancel)) {
+            rc = cli_report_interrupted("chat stream");
+        } else {
+            rc = cli_report_failure("chat stream failed", status, err);
+        }
         hwai_error_free(err);
         return rc;
     }
-    /* Before this point, or when the watch cannot start, Ctrl-C keeps its
-     * previous action, which normally ends the process at once. */
-    cli_interrupt_start(cancel_stream, stream);
     status = print_stream(stream, &printer, &write_rc, &err);
-    int interrupted = cli_interrupt_stop();
+    int interrupted = hwai_cancel_token_is_cancelled(request->cancel);
     if (global->verbose) {
         print_summary(hwai_chat_stream_summary_get(stream));
     }

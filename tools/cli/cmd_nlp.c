@@ -45,6 +45,7 @@ static void print_sentiment_help(void)
         "  confidence: 0.9731\n"
         "TEXT is one argument, or '-' to read it from standard input.\n"
         "With --output json, prints the service's JSON response on one line.\n"
+        "Ctrl-C cancels the call and exits with status 130.\n"
         "\n"
         "Options:\n"
         "  --lang zh|en   language of TEXT; the service's default when left out\n"
@@ -142,11 +143,18 @@ static int run_sentiment(const cli_global *global, const char *text, const char 
     }
     request.content = text;
     request.lang = lang;
+    request.deadline_ms = global->call_timeout_ms;
     rc = cli_client_new(&client, global, SENTIMENT_COMMAND);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
+    request.cancel = cli_cancel_on_interrupt();
     status = hwai_nlp_sentiment(&result, client, &request, &err);
+    int interrupted = cli_cancel_finish(request.cancel);
+    if (status != HWAI_OK && interrupted) {
+        rc = cli_report_interrupted("sentiment analysis");
+        goto done;
+    }
     if (status != HWAI_OK) {
         rc = cli_report_failure("sentiment analysis failed", status, err);
         goto done;

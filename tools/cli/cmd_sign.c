@@ -1,5 +1,6 @@
 /*
  * hwai sign: signs a request with AK/SK and prints it without sending it.
+ * It opens no connection, so --region here only sets the V11 signing scope.
  * Comparing its canonical request with a gateway's helps to find the cause of
  * an APIG.0301 (signature mismatch) response.
  */
@@ -23,6 +24,9 @@ enum {
     OPT_DATA_FILE,
     OPT_DATE,
     OPT_PROJECT_ID,
+    OPT_ALGORITHM,
+    OPT_SERVICE,
+    OPT_REGION,
     OPT_VERBOSE
 };
 
@@ -35,6 +39,9 @@ static const cli_option sign_option_table[] = {
     {"--data-file", NULL, 1, OPT_DATA_FILE},
     {"--date", NULL, 1, OPT_DATE},
     {"--project-id", NULL, 1, OPT_PROJECT_ID},
+    {"--algorithm", NULL, 1, OPT_ALGORITHM},
+    {"--service", NULL, 1, OPT_SERVICE},
+    {"--region", NULL, 1, OPT_REGION},
     {"--verbose", NULL, 0, OPT_VERBOSE},
 };
 
@@ -54,6 +61,11 @@ typedef struct sign_options {
     const char *data_file;
     const char *date;
     const char *project_id;
+    /* 0 until --algorithm or the global --signing-algorithm sets it. */
+    hwai_sign_algorithm algorithm;
+    /* Service name and region of the V11-HMAC-SHA256 scope. */
+    const char *service;
+    const char *region;
     header_list headers;
     int verbose;
     int help;
@@ -64,12 +76,15 @@ static void print_sign_help(void)
     fputs(
         "Usage: hwai sign --method M --url URL [OPTIONS]\n"
         "\n"
-        "Signs a request with SDK-HMAC-SHA256 and prints it without sending it:\n"
-        "first the request line 'METHOD URI', then every header as 'Name: value',\n"
-        "Authorization included. Nothing is sent over the network.\n"
+        "Signs a request with AK/SK and prints it without sending it: first the\n"
+        "request line 'METHOD URI', then every header as 'Name: value',\n"
+        "Authorization and X-Security-Token included. Nothing is sent over the\n"
+        "network.\n"
         "\n"
-        "Credentials come from HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and, for\n"
-        "temporary credentials, HUAWEICLOUD_SDK_SECURITY_TOKEN.\n"
+        "AK/SK come from HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (with\n"
+        "HUAWEICLOUD_SDK_SECURITY_TOKEN for temporary credentials), else from the\n"
+        "profile file (HUAWEICLOUD_SDK_CREDENTIALS_FILE, else\n"
+        "~/.huaweicloud/credentials).\n"
         "\n"
         "Options:\n"
         "  --method M            HTTP method\n"
@@ -81,6 +96,13 @@ static void print_sign_help(void)
         "                        given; the current time when neither this nor\n"
         "                        -H 'X-Sdk-Date: ...' is given\n"
         "  --project-id ID       add the header X-Project-Id: ID\n"
+        "  --algorithm A         SDK-HMAC-SHA256, V11-HMAC-SHA256 or SDK-HMAC-SM3\n"
+        "                        (default: the global --signing-algorithm, else\n"
+        "                        SDK-HMAC-SHA256); SM3 needs a build with SM3\n"
+        "  --service NAME        service name of the V11-HMAC-SHA256 scope, such\n"
+        "                        as nlp; required with V11-HMAC-SHA256 only\n"
+        "  --region ID           region id of the V11-HMAC-SHA256 scope, such as\n"
+        "                        cn-north-4; required with V11-HMAC-SHA256 only\n"
         "  --verbose             print the canonical request and the string to\n"
         "                        sign to standard error\n"
         "  -h, --help            show this help and exit\n"
@@ -207,11 +229,46 @@ static int apply_sign_option(sign_options *opts, const cli_arg *arg)
     case OPT_PROJECT_ID:
         opts->project_id = arg->value;
         return CLI_EXIT_OK;
+    case OPT_ALGORITHM:
+        opts->algorithm = cli_sign_algorithm_from_name(arg->value);
+        if (opts->algorithm == 0) {
+            return cli_usage_error(
+                COMMAND,
+                "invalid value '%s' for --algorithm: expected %s",
+                arg->value,
+                cli_sign_algorithm_list);
+        }
+        return CLI_EXIT_OK;
+    case OPT_SERVICE:
+        opts->service = arg->value;
+        return CLI_EXIT_OK;
+    case OPT_REGION:
+        opts->region = arg->value;
+        return CLI_EXIT_OK;
     case OPT_VERBOSE:
         opts->verbose = 1;
         return CLI_EXIT_OK;
     }
     return cli_fail("unhandled option '%s'", arg->name);
+}
+
+/* --service and --region make up the V11-HMAC-SHA256 scope, which the other
+ * algorithms do not have. */
+static int check_signing_scope(const sign_options *opts)
+{
+    int is_v11 = opts->algorithm == HWAI_SIGN_V11_HMAC_SHA256;
+
+    if (is_v11 && (opts->service == NULL || opts->service[0] == '\0')) {
+        return cli_usage_error(COMMAND, "V11-HMAC-SHA256 requires --service, such as nlp");
+    }
+    if (is_v11 && (opts->region == NULL || opts->region[0] == '\0')) {
+        return cli_usage_error(COMMAND, "V11-HMAC-SHA256 requires --region, such as cn-north-4");
+    }
+    if (!is_v11 && (opts->service != NULL || opts->region != NULL)) {
+        return cli_usage_error(
+            COMMAND, "--service and --region apply only to --algorithm V11-HMAC-SHA256");
+    }
+    return CLI_EXIT_OK;
 }
 
 /* Checks the combination of options and appends the headers that --date and
@@ -226,6 +283,10 @@ static int finish_sign_options(sign_options *opts)
     }
     if (opts->data != NULL && opts->data_file != NULL) {
         return cli_usage_error(COMMAND, "--data and --data-file cannot be used together");
+    }
+    int rc = check_signing_scope(opts);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
     }
     if (opts->date != NULL && header_list_find(&opts->headers, SDK_DATE_HEADER) != NULL) {
         return cli_usage_error(
@@ -244,7 +305,8 @@ static int finish_sign_options(sign_options *opts)
     return CLI_EXIT_OK;
 }
 
-static int parse_sign_options(sign_options *opts, int argc, char **argv)
+static int parse_sign_options(
+    sign_options *opts, int argc, char **argv, hwai_sign_algorithm default_algorithm)
 {
     cli_args args;
     cli_arg arg;
@@ -275,24 +337,30 @@ static int parse_sign_options(sign_options *opts, int argc, char **argv)
             return rc;
         }
     }
+    if (opts->algorithm == 0) {
+        opts->algorithm =
+            default_algorithm != 0 ? default_algorithm : HWAI_SIGN_SDK_HMAC_SHA256;
+    }
     return opts->help ? CLI_EXIT_OK : finish_sign_options(opts);
 }
 
-/* Loads AK/SK credentials, because an API key alone cannot sign. */
+/* Loads AK/SK credentials with the credential chain, because only AK/SK can
+ * sign: an API key, an IAM user and --no-auth cannot. */
 static int load_signing_credentials(hwai_credentials **out, const cli_global *global)
 {
-    int rc = cli_credentials_from_env(out, COMMAND);
-
-    if (rc != CLI_EXIT_OK || *out != NULL) {
-        return rc;
-    }
-    if (global->api_key != NULL) {
+    if (global->iam_user != NULL || global->no_auth) {
         return cli_usage_error(
             COMMAND,
-            "an API key cannot sign requests: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK");
+            "signing needs AK/SK: %s cannot sign requests",
+            global->iam_user != NULL ? "--iam-user" : "--no-auth");
     }
-    return cli_usage_error(
-        COMMAND, "missing credentials: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK");
+    return cli_credentials_from_chain(
+        out,
+        COMMAND,
+        global->api_key != NULL
+            ? "An API key cannot sign requests: set HUAWEICLOUD_SDK_AK and "
+              "HUAWEICLOUD_SDK_SK, or write a profile file"
+            : "Set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, or write a profile file");
 }
 
 static void print_signed_request(const hwai_signed_request *signed_request, int verbose)
@@ -329,6 +397,9 @@ static int sign_and_print(
         input.header_count = opts->headers.count;
         input.body = body->data;
         input.body_len = body->len;
+        input.algorithm = opts->algorithm;
+        input.service = opts->service;
+        input.region = opts->region;
         status = hwai_sign(&signed_request, credentials, &input, &err);
     }
     if (status != HWAI_OK) {
@@ -366,7 +437,7 @@ int cli_cmd_sign(const cli_global *global, int argc, char **argv)
     int rc;
 
     memset(&opts, 0, sizeof(opts));
-    rc = parse_sign_options(&opts, argc, argv);
+    rc = parse_sign_options(&opts, argc, argv, global->signing_algorithm);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }

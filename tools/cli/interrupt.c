@@ -1,5 +1,6 @@
 /*
- * Ctrl-C (SIGINT) handling for long operations.
+ * Ctrl-C (SIGINT) handling for long operations: calls and streams get a
+ * cancellation token that the first Ctrl-C triggers.
  *
  * Library calls are not async-signal-safe, so the signal handler only writes
  * one byte to a pipe (the self-pipe trick). A watcher thread reads the pipe
@@ -155,4 +156,30 @@ int cli_interrupt_stop(void)
     end_watcher(&watch);
     watch_active = 0;
     return atomic_load(&watch.interrupted);
+}
+
+static void cancel_token(void *token)
+{
+    hwai_cancel_token_cancel(token);
+}
+
+hwai_cancel_token *cli_cancel_on_interrupt(void)
+{
+    hwai_cancel_token *token = NULL;
+
+    if (hwai_cancel_token_new(&token) != HWAI_OK) {
+        return NULL;
+    }
+    /* When the watch cannot start, the token is still valid but nothing
+     * triggers it, and Ctrl-C keeps its previous action. */
+    cli_interrupt_start(cancel_token, token);
+    return token;
+}
+
+int cli_cancel_finish(hwai_cancel_token *token)
+{
+    int interrupted = cli_interrupt_stop();
+
+    hwai_cancel_token_free(token);
+    return interrupted;
 }

@@ -92,13 +92,15 @@ static int exit_status_for(hwai_status status)
     }
 }
 
-/* Prints " (HTTP 401, APIG.0301, request id ...)" with only the known parts. */
+/* Prints " (HTTP 401, APIG.0301, request id ..., after 3 attempts)" with only
+ * the known parts. The attempt count appears only when the call was retried. */
 static void print_error_details(const hwai_error *err)
 {
     const char *separator = " (";
     int http_status = hwai_error_http_status(err);
     const char *code = hwai_error_code(err);
     const char *request_id = hwai_error_request_id(err);
+    unsigned int attempts = hwai_error_attempts(err);
     char status_text[16];
 
     snprintf(status_text, sizeof(status_text), "%d", http_status);
@@ -116,6 +118,10 @@ static void print_error_details(const hwai_error *err)
     if (request_id != NULL && request_id[0] != '\0') {
         fprintf(stderr, "%srequest id ", separator);
         print_one_line(request_id);
+        separator = ", ";
+    }
+    if (attempts > 1) {
+        fprintf(stderr, "%safter %u attempts", separator, attempts);
         separator = ", ";
     }
     if (strcmp(separator, ", ") == 0) {
@@ -137,6 +143,12 @@ int cli_report_failure(const char *failure, hwai_status status, const hwai_error
     }
     fputc('\n', stderr);
     return exit_status_for(status);
+}
+
+int cli_report_interrupted(const char *operation)
+{
+    cli_fail("%s cancelled by Ctrl-C", operation);
+    return CLI_EXIT_INTERRUPTED;
 }
 
 void cli_write(const void *data, size_t len)
@@ -167,4 +179,24 @@ int cli_finish_output(void)
         return cli_fail("writing to standard output failed: %s", strerror(errno));
     }
     return CLI_EXIT_OK;
+}
+
+void cli_write_json_string(const char *text)
+{
+    if (text == NULL) {
+        fputs("null", stdout);
+        return;
+    }
+    fputc('"', stdout);
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            fputc('\\', stdout);
+            fputc(*p, stdout);
+        } else if (*p < 0x20) {
+            fprintf(stdout, "\\u%04x", *p);
+        } else {
+            fputc(*p, stdout);
+        }
+    }
+    fputc('"', stdout);
 }
