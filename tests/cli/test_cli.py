@@ -7,12 +7,16 @@ Environment, as set by tests/cli/meson.build:
   HWAI_TEST_DATA_DIR  directory of sign-vectors.jsonl
 
 Secrets are passed through the environment and never appear in assertion
-messages, so a failing test cannot print them.
+messages, so a failing test cannot print them. Every run gets an empty HOME,
+so that a profile file of the user running the tests is never read.
 """
 
 import base64
+import calendar
+import http.server
 import json
 import os
+import pty
 import re
 import select
 import signal
@@ -21,6 +25,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 CLI = os.environ.get("HWAI_CLI", "")
@@ -33,6 +38,10 @@ EMULATOR_SK = "hwai-emulator-sk-0123456789abcdef"
 EMULATOR_PROJECT_ID = "0123456789abcdef0123456789abcdef"
 EMULATOR_API_KEY = "hwai-emulator-api-key"
 EMULATOR_SECURITY_TOKEN = "hwai-emulator-security-token"
+EMULATOR_IAM_USER = "hwai-user"
+EMULATOR_IAM_PASSWORD = "hwai-password"
+EMULATOR_IAM_DOMAIN = "hwai-domain"
+PROXY_PASSWORD = "proxy-password-for-cli-test"
 
 # Start of the emulator's reply to a question containing Chinese characters.
 CHINESE_REPLY_PREFIX = "你好！这是盘古大模型本地模拟器的回答："
@@ -41,12 +50,19 @@ STARTUP_TIMEOUT_S = 15
 CLI_TIMEOUT_S = 30
 
 # Variables that would change how the CLI authenticates or routes requests.
+# Variables starting with HUAWEICLOUD_SDK_REGION_ (per-region endpoints) are
+# cleared too.
 CLEARED_VARIABLES = (
     "HUAWEICLOUD_SDK_AK",
     "HUAWEICLOUD_SDK_SK",
     "HUAWEICLOUD_SDK_SECURITY_TOKEN",
     "HUAWEICLOUD_SDK_PROJECT_ID",
+    "HUAWEICLOUD_SDK_DOMAIN_ID",
+    "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
+    "HUAWEICLOUD_SDK_IAM_ENDPOINT",
     "HWAI_API_KEY",
+    "HWAI_IAM_PASSWORD",
+    "HWAI_PROXY_PASSWORD",
     "http_proxy",
     "https_proxy",
     "all_proxy",
@@ -60,6 +76,9 @@ AKSK_ENV = {
     "HUAWEICLOUD_SDK_SK": EMULATOR_SK,
     "HUAWEICLOUD_SDK_PROJECT_ID": EMULATOR_PROJECT_ID,
 }
+
+IAM_ARGS = ["--iam-user", EMULATOR_IAM_USER, "--iam-domain", EMULATOR_IAM_DOMAIN]
+IAM_ENV = {"HWAI_IAM_PASSWORD": EMULATOR_IAM_PASSWORD}
 
 
 # Start of a hand-made server-sent event response. Connection: close ends the
@@ -176,17 +195,31 @@ class CliTestCase(unittest.TestCase):
 
     # Values that no output may contain. The security token and the API key are
     # allowed where `hwai sign` prints the signed request.
-    secrets = (EMULATOR_SK, "hwTestSecretKey0123456789abcdefghijKLMNOP")
+    secrets = (
+        EMULATOR_SK,
+        "hwTestSecretKey0123456789abcdefghijKLMNOP",
+        EMULATOR_IAM_PASSWORD,
+        PROXY_PASSWORD,
+    )
 
     @classmethod
     def setUpClass(cls):
         if not CLI or not os.path.exists(CLI):
             raise unittest.SkipTest("HWAI_CLI does not name the built hwai executable")
+        cls.empty_home = tempfile.TemporaryDirectory()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.empty_home.cleanup()
+        super().tearDownClass()
 
     def cli_environment(self, env):
         environment = {
-            key: value for key, value in os.environ.items() if key not in CLEARED_VARIABLES
+            key: value
+            for key, value in os.environ.items()
+            if key not in CLEARED_VARIABLES and not key.startswith("HUAWEICLOUD_SDK_REGION_")
         }
+        environment["HOME"] = self.empty_home.name
         environment.update(env or {})
         return environment
 
@@ -242,6 +275,44 @@ class EmulatorTestCase(CliTestCase):
     def tearDownClass(cls):
         cls.emulator.stop()
         super().tearDownClass()
+
+    def route_requests(self, route):
+        return self.emulator.control("GET", "stats")["by_route"][route]
+
+    def wait_for_requests(self, route, count, timeout_s):
+        """Wait until the emulator has received `count` requests on `route`."""
+        deadline = time.monotonic() + timeout_s
+        while self.route_requests(route) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertGreaterEqual(self.route_requests(route), count)
+
+    def start_service(self, args, env=None):
+        """Start a service command against the emulator with stdout and stderr on
+        pipes and the default action for SIGINT, and return the process."""
+        process = subprocess.Popen(
+            [PYTHON, "-c", SIGINT_DEFAULT_WRAPPER, CLI, "--endpoint", self.emulator.base_url]
+            + list(args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.cli_environment(env),
+        )
+        self.addCleanup(self.stop_process, process)
+        return process
+
+    @staticmethod
+    def stop_process(process):
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
+
+    def finish_process(self, process):
+        """Wait for the process and return (rest of stdout, stderr)."""
+        stdout, stderr = process.communicate(timeout=CLI_TIMEOUT_S)
+        self.assert_no_secrets(stdout, stderr)
+        return stdout, stderr
 
     def setUp(self):
         self.emulator.control("POST", "reset")
@@ -454,24 +525,7 @@ class ChatStreamTest(EmulatorTestCase):
 
     def start_stream(self, message):
         """Start a streamed chat with stdout on a pipe, and return the process."""
-        args = ["--endpoint", self.emulator.base_url] + self.STREAM_ARGS + [message]
-        process = subprocess.Popen(
-            [PYTHON, "-c", SIGINT_DEFAULT_WRAPPER, CLI] + args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=self.cli_environment(AKSK_ENV),
-        )
-        self.addCleanup(self.stop_process, process)
-        return process
-
-    @staticmethod
-    def stop_process(process):
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
+        return self.start_service(self.STREAM_ARGS + [message], AKSK_ENV)
 
     def read_until(self, process, expected, timeout_s):
         """Read stdout until it contains `expected`, it ends, or timeout_s seconds pass."""
@@ -490,12 +544,6 @@ class ChatStreamTest(EmulatorTestCase):
                 break
             received += data
         return received
-
-    def finish_process(self, process):
-        """Wait for the process and return (rest of stdout, stderr)."""
-        stdout, stderr = process.communicate(timeout=CLI_TIMEOUT_S)
-        self.assert_no_secrets(stdout, stderr)
-        return stdout, stderr
 
     def test_chinese_answer_matches_pieces(self):
         message = "你好，介绍一下你自己"
@@ -658,6 +706,33 @@ class ChatStreamTest(EmulatorTestCase):
         self.assertEqual(len(lines), 1, lines)
         self.assertIn("cancelled", lines[0])
 
+    def test_sigint_before_headers_exits_130(self):
+        self.emulator.control("POST", "script", {"route": "chat", "responses": [{"stall_ms": 5000}]})
+        process = self.start_stream("你好")
+        self.wait_for_requests("chat", 1, 5)
+        process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        stdout, stderr = self.finish_process(process)
+        exit_s = time.monotonic() - interrupted
+        self.assertLess(exit_s, 1.0)
+        self.assertEqual(process.returncode, EXIT_INTERRUPTED, stderr)
+        self.assertEqual(stdout, b"")
+        lines = stderr.decode("utf-8").splitlines()
+        self.assertEqual(lines, ["hwai: chat stream cancelled by Ctrl-C"])
+
+    def test_idle_timeout_ends_silent_stream(self):
+        self.script_raw(
+            (SSE_HEADERS + self.COMPLETE_EVENT, 3000),
+            (content_event("第二") + finish_event() + SSE_DONE, 0),
+        )
+        started = time.monotonic()
+        result = self.run_stream(global_args=["--idle-timeout-ms", "500"])
+        elapsed_s = time.monotonic() - started
+        self.assertLess(elapsed_s, 2.0)
+        line = self.assert_one_line_failure(result, "hwai: chat stream failed: ")
+        self.assertIn("no data for 500 ms", line)
+        self.assertEqual(result.stdout, "第一\n".encode())
+
     def test_verbose_prints_summary(self):
         result = self.run_service(
             ["-v", "chat", "--stream", "--model", "qwen", "hello"],
@@ -723,6 +798,502 @@ class SentimentTest(EmulatorTestCase):
         self.assertIn("APIG.0301", line)
 
 
+THROTTLED_RESPONSE = {
+    "status": 429,
+    "headers": {"Retry-After": "0"},
+    "body": json.dumps(
+        {"error_code": "APIG.0308", "error_msg": "The throttling threshold has been reached"}
+    ),
+}
+
+
+class RetryTest(EmulatorTestCase):
+    SENTIMENT_ARGS = ["nlp", "sentiment", "很好"]
+
+    def script_sentiment(self, *responses):
+        self.emulator.control(
+            "POST", "script", {"route": "sentiment", "responses": list(responses)}
+        )
+
+    def test_retries_succeed_after_429s(self):
+        self.script_sentiment(THROTTLED_RESPONSE, THROTTLED_RESPONSE)
+        result = self.run_service(["--retries", "2"] + self.SENTIMENT_ARGS, AKSK_ENV)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertTrue(result.stdout.startswith(b"label: 1 (positive)\n"), result.stdout)
+        self.assertEqual(result.stderr, b"")
+        self.assertEqual(self.route_requests("sentiment"), 3)
+
+    def test_zero_retries_fails_at_once(self):
+        self.script_sentiment(THROTTLED_RESPONSE)
+        result = self.run_service(["--retries", "0"] + self.SENTIMENT_ARGS, AKSK_ENV)
+        line = self.assert_one_line_failure(result, "hwai: sentiment analysis failed: ")
+        self.assertIn("HTTP 429", line)
+        self.assertIn("APIG.0308", line)
+        self.assertNotIn("attempts", line)
+        self.assertEqual(self.route_requests("sentiment"), 1)
+
+    def test_last_failure_names_attempt_count(self):
+        self.script_sentiment(THROTTLED_RESPONSE, THROTTLED_RESPONSE)
+        result = self.run_service(["--retries", "1"] + self.SENTIMENT_ARGS, AKSK_ENV)
+        line = self.assert_one_line_failure(result, "hwai: sentiment analysis failed: ")
+        self.assertRegex(line, r"\(HTTP 429, APIG\.0308, request id [0-9a-f]+, after 2 attempts\)$")
+        self.assertEqual(self.route_requests("sentiment"), 2)
+
+    def test_verbose_shows_retry_lines(self):
+        self.script_sentiment(THROTTLED_RESPONSE, THROTTLED_RESPONSE)
+        result = self.run_service(["-v", "--retries", "2"] + self.SENTIMENT_ARGS, AKSK_ENV)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        retry_lines = [line for line in self.stderr_lines(result) if "retrying in" in line]
+        self.assertEqual(len(retry_lines), 2, self.stderr_lines(result))
+        self.assertRegex(retry_lines[0], r"attempt 1 failed \(.*APIG\.0308\), retrying in \d+ ms$")
+        self.assertRegex(retry_lines[1], r"attempt 2 failed \(.*APIG\.0308\), retrying in \d+ ms$")
+
+    def test_deadline_ends_stalled_call(self):
+        self.script_sentiment({"stall_ms": 3000})
+        started = time.monotonic()
+        result = self.run_service(["--timeout-ms", "500"] + self.SENTIMENT_ARGS, AKSK_ENV)
+        elapsed_s = time.monotonic() - started
+        line = self.assert_one_line_failure(result, "hwai: sentiment analysis failed: ")
+        self.assertIn("timed out", line)
+        self.assertLess(elapsed_s, 1.5)
+        self.assertEqual(result.stdout, b"")
+
+    def test_http_timeout_ends_one_exchange(self):
+        self.script_sentiment({"stall_ms": 3000})
+        started = time.monotonic()
+        args = ["--retries", "0", "--http-timeout-ms", "500"] + self.SENTIMENT_ARGS
+        result = self.run_service(args, AKSK_ENV)
+        elapsed_s = time.monotonic() - started
+        line = self.assert_one_line_failure(result, "hwai: sentiment analysis failed: ")
+        self.assertIn("timed out", line)
+        self.assertLess(elapsed_s, 1.5)
+
+    def test_sigint_cancels_stalled_call(self):
+        self.script_sentiment({"stall_ms": 5000})
+        process = self.start_service(self.SENTIMENT_ARGS, AKSK_ENV)
+        self.wait_for_requests("sentiment", 1, 5)
+        process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        stdout, stderr = self.finish_process(process)
+        exit_s = time.monotonic() - interrupted
+        self.assertLess(exit_s, 1.0)
+        self.assertEqual(process.returncode, EXIT_INTERRUPTED, stderr)
+        self.assertEqual(stdout, b"")
+        lines = stderr.decode("utf-8").splitlines()
+        self.assertEqual(lines, ["hwai: sentiment analysis cancelled by Ctrl-C"])
+
+    def test_sigint_cancels_plain_chat(self):
+        self.emulator.control("POST", "script", {"route": "chat", "responses": [{"stall_ms": 5000}]})
+        process = self.start_service(["chat", "--deployment", "dep-1", "你好"], AKSK_ENV)
+        self.wait_for_requests("chat", 1, 5)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = self.finish_process(process)
+        self.assertEqual(process.returncode, EXIT_INTERRUPTED, stderr)
+        self.assertEqual(stdout, b"")
+        self.assertEqual(stderr.decode("utf-8").splitlines(), ["hwai: chat cancelled by Ctrl-C"])
+
+
+def parse_whoami(stdout):
+    """Split `hwai auth whoami` text output into a dict of label to value."""
+    fields = {}
+    for line in stdout.decode("utf-8").splitlines():
+        label, _, value = line.partition(": ")
+        fields[label] = value
+    return fields
+
+
+def write_profile(home, sk, path=None):
+    """Write a profile file with the emulator's AK and project id, by default
+    HOME/.huaweicloud/credentials, and return its path."""
+    if path is None:
+        directory = os.path.join(home, ".huaweicloud")
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, "credentials")
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(
+            "[basic]\nak = %s\nsk = %s\nproject_id = %s\n" % (EMULATOR_AK, sk, EMULATOR_PROJECT_ID)
+        )
+    return path
+
+
+class CredentialsTest(EmulatorTestCase):
+    SENTIMENT_ARGS = ["nlp", "sentiment", "很好"]
+
+    def setUp(self):
+        super().setUp()
+        self.home = tempfile.TemporaryDirectory()
+        self.addCleanup(self.home.cleanup)
+
+    def write_profile(self, sk, path=None):
+        return write_profile(self.home.name, sk, path)
+
+    def test_profile_file_in_home(self):
+        self.write_profile(EMULATOR_SK)
+        result = self.run_service(self.SENTIMENT_ARGS, {"HOME": self.home.name})
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertTrue(result.stdout.startswith(b"label: 1 (positive)\n"), result.stdout)
+
+    def test_credentials_file_variable(self):
+        path = self.write_profile(EMULATOR_SK, os.path.join(self.home.name, "other-file"))
+        env = {"HUAWEICLOUD_SDK_CREDENTIALS_FILE": path}
+        result = self.run_service(["chat", "--deployment", "dep-1", "你好"], env)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+
+    def test_environment_wins_over_profile_file(self):
+        self.write_profile("wrong-secret-key-in-profile-file")
+        from_file = self.run_service(self.SENTIMENT_ARGS, {"HOME": self.home.name})
+        line = self.assert_one_line_failure(from_file, "hwai: sentiment analysis failed: ")
+        self.assertIn("APIG.0301", line)
+        result = self.run_service(self.SENTIMENT_ARGS, dict(AKSK_ENV, HOME=self.home.name))
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+
+    def test_missing_credentials_is_usage_error(self):
+        result = self.run_service(self.SENTIMENT_ARGS)
+        self.assert_usage_error(result, "HUAWEICLOUD_SDK_AK", "--no-auth")
+        profile_path = os.path.join(self.empty_home.name, ".huaweicloud", "credentials")
+        self.assertIn(profile_path, self.stderr_lines(result)[0])
+        self.assertEqual(self.route_requests("sentiment"), 0)
+
+    def test_malformed_profile_file_is_usage_error(self):
+        path = os.path.join(self.home.name, "credentials")
+        with open(path, "w", encoding="utf-8") as file:
+            file.write("[basic]\nak = %s\n" % EMULATOR_AK)
+        result = self.run_service(self.SENTIMENT_ARGS, {"HUAWEICLOUD_SDK_CREDENTIALS_FILE": path})
+        self.assert_usage_error(result, path)
+
+    def test_iam_user_for_chat_and_sentiment(self):
+        project = ["--project-id", EMULATOR_PROJECT_ID]
+        chat = self.run_service(IAM_ARGS + project + ["chat", "--deployment", "dep-1", "你好"], IAM_ENV)
+        self.assertEqual(chat.returncode, 0, self.stderr_lines(chat))
+        self.assertTrue(chat.stdout.decode("utf-8").startswith(CHINESE_REPLY_PREFIX))
+        sentiment = self.run_service(IAM_ARGS + project + self.SENTIMENT_ARGS, IAM_ENV)
+        self.assertEqual(sentiment.returncode, 0, self.stderr_lines(sentiment))
+        self.assertTrue(sentiment.stdout.startswith(b"label: 1 (positive)\n"))
+        self.assertEqual(self.route_requests("iam_token"), 2)
+
+    def test_iam_wrong_password_exits_1(self):
+        wrong_password = "wrong-iam-password-0123"
+        result = self.run_service(
+            IAM_ARGS + ["--project-id", EMULATOR_PROJECT_ID] + self.SENTIMENT_ARGS,
+            {"HWAI_IAM_PASSWORD": wrong_password},
+            extra_secrets=(wrong_password,),
+        )
+        line = self.assert_one_line_failure(result, "hwai: sentiment analysis failed: ")
+        self.assertIn("The username or password is wrong.", line)
+        self.assertIn("HTTP 401", line)
+        self.assertEqual(self.route_requests("sentiment"), 0)
+
+    def test_iam_password_prompt_on_terminal(self):
+        args = [CLI, "--endpoint", self.emulator.base_url] + IAM_ARGS
+        args += ["--project-id", EMULATOR_PROJECT_ID] + self.SENTIMENT_ARGS
+        environment = self.cli_environment(None)
+        pid, fd = pty.fork()
+        if pid == 0:
+            # The child has the pseudo-terminal as its controlling terminal.
+            try:
+                os.execve(CLI, args, environment)
+            finally:
+                os._exit(127)
+        output = b""
+        try:
+            output = self.read_terminal(fd, b": ")
+            self.assertEqual(output, b"IAM password for hwai-user: ")
+            os.write(fd, EMULATOR_IAM_PASSWORD.encode("utf-8") + b"\n")
+            output += self.read_terminal(fd, None)
+        finally:
+            exit_code = self.wait_child(pid)
+            os.close(fd)
+        self.assert_no_secrets(output, b"")
+        self.assertEqual(exit_code, 0, output)
+        self.assertIn(b"label: 1 (positive)", output)
+        # With echo off, the terminal shows only the line break after the password.
+        self.assertTrue(output.startswith(b"IAM password for hwai-user: \r\n"), output)
+
+    @staticmethod
+    def wait_child(pid):
+        """Wait up to CLI_TIMEOUT_S for a child, kill it after that, and return its exit code."""
+        deadline = time.monotonic() + CLI_TIMEOUT_S
+        while time.monotonic() < deadline:
+            finished, wait_status = os.waitpid(pid, os.WNOHANG)
+            if finished:
+                return os.waitstatus_to_exitcode(wait_status)
+            time.sleep(0.02)
+        os.kill(pid, signal.SIGKILL)
+        _, wait_status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(wait_status)
+
+    @staticmethod
+    def read_terminal(fd, until):
+        """Read from a pseudo-terminal until `until` arrives, or to the end for None."""
+        received = b""
+        deadline = time.monotonic() + CLI_TIMEOUT_S
+        while until is None or not received.endswith(until):
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([fd], [], [], max(remaining, 0))
+            if not ready:
+                break
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                # Linux reports the closed far end of a pseudo-terminal as EIO.
+                break
+            if not data:
+                break
+            received += data
+        return received
+
+    def test_iam_password_without_terminal_is_usage_error(self):
+        result = subprocess.run(
+            [CLI, "--endpoint", self.emulator.base_url] + IAM_ARGS + self.SENTIMENT_ARGS,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.cli_environment(None),
+            timeout=CLI_TIMEOUT_S,
+            start_new_session=True,
+        )
+        self.assert_usage_error(result, "HWAI_IAM_PASSWORD")
+        self.assertEqual(self.route_requests("iam_token"), 0)
+
+    def test_no_auth_gets_401(self):
+        args = ["--no-auth", "--project-id", EMULATOR_PROJECT_ID] + self.SENTIMENT_ARGS
+        result = self.run_service(args)
+        line = self.assert_one_line_failure(result, "hwai: sentiment analysis failed: ")
+        self.assertIn("HTTP 401", line)
+
+    def test_iam_token_never_printed(self):
+        # The proxy sees the tokens that IAM issues, so the test knows them.
+        proxy = LoopbackProxy()
+        self.addCleanup(proxy.stop)
+        args = ["--proxy", proxy.url, "-v"] + IAM_ARGS + ["--project-id", EMULATOR_PROJECT_ID]
+        outputs = []
+        for command in (self.SENTIMENT_ARGS, ["auth", "whoami"]):
+            result = self.run_service(args + command, IAM_ENV)
+            self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+            outputs.append(result)
+        tokens = [
+            response_headers["x-subject-token"]
+            for target, _, response_headers in proxy.requests
+            if target.endswith("/v3/auth/tokens") or "/v3/auth/tokens?" in target
+        ]
+        self.assertEqual(len(tokens), 2)
+        for result in outputs:
+            self.assert_no_secrets(result.stdout, result.stderr, tokens)
+
+    def test_api_key_wins_over_iam_user(self):
+        args = ["--api-key", EMULATOR_API_KEY] + IAM_ARGS + ["chat", "--model", "qwen", "hi"]
+        result = self.run_service(args, extra_secrets=(EMULATOR_API_KEY,))
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertEqual(self.route_requests("iam_token"), 0)
+
+
+class WhoamiTest(EmulatorTestCase):
+    def test_aksk_from_environment(self):
+        result = self.run_service(["auth", "whoami"], AKSK_ENV)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertEqual(
+            parse_whoami(result.stdout),
+            {
+                "source": "environment",
+                "kind": "aksk",
+                "access key": EMULATOR_AK,
+                "region": "none",
+                "project id": EMULATOR_PROJECT_ID,
+                "signing": "SDK-HMAC-SHA256",
+            },
+        )
+        self.assertEqual(result.stderr, b"")
+
+    def test_profile_file(self):
+        with tempfile.TemporaryDirectory() as home:
+            path = write_profile(home, EMULATOR_SK)
+            result = self.run_service(["auth", "whoami"], {"HOME": home})
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        fields = parse_whoami(result.stdout)
+        self.assertEqual(fields["source"], "profile file " + path)
+        self.assertEqual(fields["kind"], "aksk")
+        self.assertEqual(fields["access key"], EMULATOR_AK)
+        self.assertEqual(fields["project id"], EMULATOR_PROJECT_ID)
+
+    def test_iam_user_shows_token_expiry(self):
+        args = IAM_ARGS + ["--project-id", EMULATOR_PROJECT_ID, "auth", "whoami"]
+        result = self.run_service(args, IAM_ENV)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        fields = parse_whoami(result.stdout)
+        self.assertEqual(fields["kind"], "iam-password")
+        self.assertEqual(fields["access key"], "none")
+        self.assertEqual(fields["project id"], EMULATOR_PROJECT_ID)
+        self.assertEqual(fields["signing"], "none")
+        expires = calendar.timegm(time.strptime(fields["token expires"], "%Y-%m-%dT%H:%M:%SZ"))
+        # The emulator issues tokens for one hour.
+        self.assertAlmostEqual(expires - time.time(), 3600, delta=120)
+        self.assertEqual(self.route_requests("iam_token"), 1)
+
+    def test_json_output(self):
+        args = ["--output", "json", "--region", "cn-north-4", "auth", "whoami"]
+        result = self.run_service(args, AKSK_ENV)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertEqual(result.stdout.count(b"\n"), 1)
+        self.assertEqual(
+            json.loads(result.stdout),
+            {
+                "source": "environment",
+                "kind": "aksk",
+                "access_key": EMULATOR_AK,
+                "region": "cn-north-4",
+                "project_id": EMULATOR_PROJECT_ID,
+                "signing": "SDK-HMAC-SHA256",
+                "token_expires": None,
+            },
+        )
+
+    def test_api_key(self):
+        result = self.run_service(
+            ["--api-key", EMULATOR_API_KEY, "auth", "whoami", "--service", "maas"],
+            extra_secrets=(EMULATOR_API_KEY,),
+        )
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        fields = parse_whoami(result.stdout)
+        self.assertEqual(fields["kind"], "api-key")
+        self.assertEqual(fields["access key"], "none")
+
+    def test_unknown_service_is_usage_error(self):
+        result = self.run_service(["auth", "whoami", "--service", "translate"], AKSK_ENV)
+        self.assert_usage_error(result, "translate", "modelarts")
+
+
+class LoopbackProxy:
+    """A forward HTTP proxy on a free loopback port. It records each request as
+    (target, request headers, response headers), with lower-case header names."""
+
+    def __init__(self):
+        self.requests = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status, headers, data = proxy.forward(self, body)
+                request_headers = {name.lower(): value for name, value in self.headers.items()}
+                response_headers = {name.lower(): value for name, value in headers}
+                proxy.requests.append((self.path, request_headers, response_headers))
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def forward(handler, body):
+        """Send the request to its absolute URL and return (status, headers, body)."""
+        skipped = {"proxy-authorization", "proxy-connection", "connection", "content-length"}
+        request = urllib.request.Request(handler.path, body, method=handler.command)
+        for name, value in handler.headers.items():
+            if name.lower() not in skipped:
+                request.add_header(name, value)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=10) as response:
+                answer = response
+                data = response.read()
+        except urllib.error.HTTPError as error:
+            answer = error
+            data = error.read()
+        kept = [
+            (name, value)
+            for name, value in answer.headers.items()
+            if name.lower() in ("content-type", "x-request-id", "x-subject-token")
+        ]
+        return answer.status, kept, data
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RegionTest(EmulatorTestCase):
+    """Per-service endpoints and regions, project ids per region, signing
+    algorithms and the proxy. Most tests use --service-endpoint instead of
+    --endpoint, so that the region settings decide."""
+
+    SENTIMENT_ARGS = ["nlp", "sentiment", "很好"]
+    AKSK_WITHOUT_PROJECT = {"HUAWEICLOUD_SDK_AK": EMULATOR_AK, "HUAWEICLOUD_SDK_SK": EMULATOR_SK}
+
+    def nlp_args(self):
+        return ["--region", "cn-north-4", "--service-endpoint", "nlp=" + self.emulator.base_url]
+
+    def test_project_id_looked_up_through_iam(self):
+        args = self.nlp_args() + ["--iam-endpoint", self.emulator.base_url] + self.SENTIMENT_ARGS
+        result = self.run_cli(args, self.AKSK_WITHOUT_PROJECT)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertTrue(result.stdout.startswith(b"label: 1 (positive)\n"), result.stdout)
+        self.assertEqual(self.route_requests("iam_projects"), 1)
+        self.assertEqual(self.route_requests("sentiment"), 1)
+
+    def test_region_project_skips_lookup(self):
+        args = self.nlp_args() + ["--region-project", "cn-north-4=" + EMULATOR_PROJECT_ID]
+        result = self.run_cli(args + self.SENTIMENT_ARGS, self.AKSK_WITHOUT_PROJECT)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertEqual(self.route_requests("iam_projects"), 0)
+
+    def test_region_project_id_is_sent(self):
+        other_project = "ffffffffffffffffffffffffffffffff"
+        args = self.nlp_args() + ["--region-project", "cn-north-4=" + other_project]
+        result = self.run_cli(args + self.SENTIMENT_ARGS, self.AKSK_WITHOUT_PROJECT)
+        line = self.assert_one_line_failure(result, "hwai: sentiment analysis failed: ")
+        self.assertIn("HTTP 404", line)
+        self.assertIn(other_project, line)
+
+    def test_service_region_selects_project(self):
+        args = self.nlp_args() + [
+            "--service-region",
+            "nlp=cn-south-1",
+            "--region-project",
+            "cn-north-4=ffffffffffffffffffffffffffffffff",
+            "--region-project",
+            "cn-south-1=" + EMULATOR_PROJECT_ID,
+        ]
+        whoami = self.run_cli(args + ["auth", "whoami"], self.AKSK_WITHOUT_PROJECT)
+        self.assertEqual(whoami.returncode, 0, self.stderr_lines(whoami))
+        fields = parse_whoami(whoami.stdout)
+        self.assertEqual(fields["region"], "cn-south-1")
+        self.assertEqual(fields["project id"], EMULATOR_PROJECT_ID)
+        result = self.run_cli(args + self.SENTIMENT_ARGS, self.AKSK_WITHOUT_PROJECT)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+
+    def test_v11_signing_is_accepted(self):
+        args = ["--signing-algorithm", "V11-HMAC-SHA256"] + self.nlp_args()
+        whoami = self.run_cli(args + ["auth", "whoami"], AKSK_ENV)
+        self.assertEqual(whoami.returncode, 0, self.stderr_lines(whoami))
+        self.assertEqual(parse_whoami(whoami.stdout)["signing"], "V11-HMAC-SHA256")
+        result = self.run_cli(args + self.SENTIMENT_ARGS, AKSK_ENV)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertEqual(self.emulator.control("GET", "stats")["auth_failures"], 0)
+
+    def test_proxy_with_user(self):
+        proxy = LoopbackProxy()
+        self.addCleanup(proxy.stop)
+        args = ["--endpoint", self.emulator.base_url, "--proxy", proxy.url, "--proxy-user", "tester"]
+        env = dict(AKSK_ENV, HWAI_PROXY_PASSWORD=PROXY_PASSWORD)
+        result = self.run_cli(args + self.SENTIMENT_ARGS, env)
+        self.assertEqual(result.returncode, 0, self.stderr_lines(result))
+        self.assertEqual(len(proxy.requests), 1)
+        target, request_headers, _ = proxy.requests[0]
+        self.assertTrue(target.startswith(self.emulator.base_url + "/v1/"), target)
+        expected = base64.b64encode(("tester:" + PROXY_PASSWORD).encode("utf-8")).decode("ascii")
+        proxy_authorization = request_headers.get("proxy-authorization")
+        self.assertTrue(proxy_authorization == "Basic " + expected, "wrong Proxy-Authorization")
+
+
 class UsageTest(CliTestCase):
     def test_no_command(self):
         self.assert_usage_error(self.run_cli([]), "missing command")
@@ -786,11 +1357,62 @@ class UsageTest(CliTestCase):
                 self.assert_usage_error(result, "--top-p", "'%s'" % value)
 
     def test_bad_timeout(self):
-        for option in ("--timeout-ms", "--connect-timeout-ms"):
+        options = ("--timeout-ms", "--http-timeout-ms", "--connect-timeout-ms", "--idle-timeout-ms")
+        for option in options:
             for value in ("0", "-5", "4294967296", "ten"):
                 with self.subTest(option=option, value=value):
                     result = self.run_cli([option, value, "chat", "--model", "m", "hi"])
                     self.assert_usage_error(result, option, "'%s'" % value)
+
+    def test_bad_retries(self):
+        for value in ("-1", "10", "two", ""):
+            with self.subTest(value=value):
+                result = self.run_cli(["--retries", value, "chat", "--model", "m", "hi"])
+                self.assert_usage_error(result, "--retries", "'%s'" % value, "0 to 9")
+
+    def test_unknown_service_lists_names(self):
+        for option in ("--service-region", "--service-endpoint"):
+            with self.subTest(option=option):
+                result = self.run_cli([option, "translate=x", "nlp", "sentiment", "x"])
+                self.assert_usage_error(result, "'translate'", option, "nlp, pangu, maas")
+
+    def test_service_setting_needs_equals(self):
+        for option in ("--service-region", "--service-endpoint", "--region-project"):
+            for value in ("nlp", "=x", "nlp="):
+                with self.subTest(option=option, value=value):
+                    result = self.run_cli([option, value, "nlp", "sentiment", "x"])
+                    self.assert_usage_error(result, option, "=")
+
+    def test_bad_signing_algorithm(self):
+        result = self.run_cli(["--signing-algorithm", "HMAC-MD5", "nlp", "sentiment", "x"])
+        self.assert_usage_error(result, "HMAC-MD5", "V11-HMAC-SHA256")
+
+    def test_options_that_go_together(self):
+        cases = (
+            (["--iam-user", "u"], "--iam-domain"),
+            (["--iam-domain", "d"], "--iam-user"),
+            (["--client-cert", "c.pem"], "--client-key"),
+            (["--client-key", "k.pem"], "--client-cert"),
+            (["--proxy-user", "u"], "--proxy"),
+        )
+        for args, expected in cases:
+            with self.subTest(args=args):
+                result = self.run_cli(args + ["nlp", "sentiment", "x"])
+                self.assert_usage_error(result, expected)
+
+    def test_proxy_without_scheme_is_not_echoed(self):
+        result = self.run_cli(["--proxy", "user:secret-word@proxy:3128", "nlp", "sentiment", "x"])
+        self.assert_usage_error(result, "--proxy", "http://")
+        self.assertNotIn(b"secret-word", result.stderr)
+
+    def test_missing_client_certificate_file(self):
+        with tempfile.TemporaryDirectory() as directory:
+            cert = os.path.join(directory, "missing-cert.pem")
+            key = os.path.join(directory, "missing-key.pem")
+            args = ["--endpoint", "http://127.0.0.1:9", "--no-auth", "--client-cert", cert]
+            args += ["--client-key", key, "nlp", "sentiment", "x"]
+            result = self.run_cli(args)
+        self.assert_usage_error(result, cert)
 
     def test_bad_output_format(self):
         self.assert_usage_error(self.run_cli(["--output", "xml", "chat"]), "--output", "xml")
@@ -805,6 +1427,8 @@ class UsageTest(CliTestCase):
     def test_help_and_version(self):
         help_commands = (
             ["--help"],
+            ["auth", "--help"],
+            ["auth", "whoami", "--help"],
             ["chat", "--help"],
             ["nlp", "--help"],
             ["nlp", "sentiment", "--help"],
@@ -820,6 +1444,37 @@ class UsageTest(CliTestCase):
         self.assertEqual(result.returncode, 0)
         version = result.stdout.decode("utf-8")
         self.assertRegex(version, r"^hwai \d+\.\d+\.\d+ \(libhwai \d+\.\d+\.\d+\)\n$")
+
+    def test_help_names_units_and_options(self):
+        text = self.run_cli(["--help"]).stdout.decode("utf-8")
+        for option in (
+            "--retries",
+            "--timeout-ms",
+            "--http-timeout-ms",
+            "--connect-timeout-ms",
+            "--idle-timeout-ms",
+            "--iam-user",
+            "--no-auth",
+            "--service-region",
+            "--service-endpoint",
+            "--region-project",
+            "--iam-endpoint",
+            "--signing-algorithm",
+            "--ca-path",
+            "--client-cert",
+            "--proxy-user",
+            "HWAI_IAM_PASSWORD",
+            "HWAI_PROXY_PASSWORD",
+        ):
+            with self.subTest(option=option):
+                self.assertIn(option, text)
+        for line in text.splitlines():
+            if line.strip().startswith(("--timeout-ms", "--http-timeout-ms", "--idle-timeout-ms")):
+                self.assertIn("milliseconds", line)
+
+    def test_auth_needs_subcommand(self):
+        self.assert_usage_error(self.run_cli(["auth"]), "whoami")
+        self.assert_usage_error(self.run_cli(["auth", "login"]), "login")
 
     def test_global_option_after_command_is_rejected(self):
         self.assert_usage_error(
@@ -1004,6 +1659,78 @@ class SignTest(CliTestCase):
         only_ak = {"HUAWEICLOUD_SDK_AK": vector["ak"]}
         result = self.run_cli(self.sign_args(vector), only_ak)
         self.assert_usage_error(result, "HUAWEICLOUD_SDK_SK")
+
+    def algorithm_vector_args(self, vector):
+        """Arguments that sign a vector with its own algorithm and scope."""
+        args = self.sign_args(vector) + ["--algorithm", vector["algorithm"]]
+        if vector["algorithm"] == "V11-HMAC-SHA256":
+            args += ["--service", vector["derived_auth_service_name"]]
+            args += ["--region", vector["region_id"]]
+        return args
+
+    def test_v11_vector(self):
+        vector = self.vector("v11_derived_nlp_segment")
+        result = self.run_cli(self.algorithm_vector_args(vector), self.sign_env(vector))
+        self.assert_matches_vector(result, vector)
+        self.assertEqual(result.stderr, b"")
+
+    def test_v11_vector_with_global_signing_algorithm(self):
+        vector = self.vector("v11_derived_nlp_segment")
+        args = self.algorithm_vector_args(vector)
+        del args[args.index("--algorithm") : args.index("--algorithm") + 2]
+        args = ["--signing-algorithm", "V11-HMAC-SHA256"] + args
+        self.assert_matches_vector(self.run_cli(args, self.sign_env(vector)), vector)
+
+    def test_sm3_vector_or_clear_error(self):
+        vector = self.vector("sm3_nlp_segment")
+        result = self.run_cli(self.algorithm_vector_args(vector), self.sign_env(vector))
+        if result.returncode == 0:
+            self.assert_matches_vector(result, vector)
+        else:
+            # Builds without SM3 report it as unsupported.
+            line = self.assert_one_line_failure(result, "hwai: signing failed: ")
+            self.assertIn("SM3", line)
+            self.assertEqual(result.stdout, b"")
+
+    def test_v11_needs_service_and_region(self):
+        vector = self.vector("v11_derived_nlp_segment")
+        args = self.algorithm_vector_args(vector)
+        without_service = args[: args.index("--service")] + args[args.index("--region") :]
+        without_region = args[: args.index("--region")]
+        env = self.sign_env(vector)
+        self.assert_usage_error(self.run_cli(without_service, env), "--service")
+        self.assert_usage_error(self.run_cli(without_region, env), "--region")
+
+    def test_scope_options_need_v11(self):
+        vector = self.vector("get_no_query")
+        args = self.sign_args(vector) + ["--service", "nlp", "--region", "cn-north-4"]
+        result = self.run_cli(args, self.sign_env(vector))
+        self.assert_usage_error(result, "--service", "V11-HMAC-SHA256")
+
+    def test_unknown_algorithm(self):
+        vector = self.vector("get_no_query")
+        args = self.sign_args(vector) + ["--algorithm", "SDK-HMAC-SHA1"]
+        result = self.run_cli(args, self.sign_env(vector))
+        self.assert_usage_error(result, "SDK-HMAC-SHA1", "SDK-HMAC-SM3")
+
+    def test_credentials_from_profile_file(self):
+        vector = self.vector("get_no_query")
+        path = os.path.join(self.temp_dir.name, "credentials")
+        with open(path, "w", encoding="utf-8") as file:
+            file.write("[basic]\nak = %s\nsk = %s\n" % (vector["ak"], vector["sk"]))
+        result = self.run_cli(self.sign_args(vector), {"HUAWEICLOUD_SDK_CREDENTIALS_FILE": path})
+        self.assert_matches_vector(result, vector)
+
+    def test_iam_user_and_no_auth_cannot_sign(self):
+        vector = self.vector("get_no_query")
+        env = dict(self.sign_env(vector), HWAI_IAM_PASSWORD=EMULATOR_IAM_PASSWORD)
+        for global_args, expected in (
+            (["--iam-user", "u", "--iam-domain", "d"], "--iam-user"),
+            (["--no-auth"], "--no-auth"),
+        ):
+            with self.subTest(args=global_args):
+                result = self.run_cli(global_args + self.sign_args(vector), env)
+                self.assert_usage_error(result, expected, "AK/SK")
 
     def test_current_date_added_without_date(self):
         vector = self.vector("get_no_query")
