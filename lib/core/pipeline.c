@@ -386,6 +386,11 @@ hwai_status hwai__pipeline_send(
         if (hwai__pipeline_token_rejected(client, call, &prep, resp, &token_refreshed)) {
             attempt--;
             status = HWAI_OK;
+            /* A call that succeeds on the next try returns no error. */
+            hwai_error_free(err ? *err : NULL);
+            if (err) {
+                *err = NULL;
+            }
             continue;
         }
         status = hwai__pipeline_retry_wait(client, call, &prep, resp, attempt, status, err);

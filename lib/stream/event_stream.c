@@ -152,7 +152,7 @@ static hwai_status pump(hwai__event_stream *s, hwai_error **err)
     uint64_t idle_end = s->last_data_ms + s->idle_timeout_ms;
     if (now >= idle_end) {
         return hwai__error_set(
-            err, HWAI_E_TIMEOUT, "stream idle: no data for %u ms (stream_idle_timeout_ms)",
+            err, HWAI_E_TIMEOUT, "no data received for %u ms (the stream idle timeout)",
             s->idle_timeout_ms);
     }
     uint64_t wait = idle_end - now < PUMP_WAIT_MS ? idle_end - now : PUMP_WAIT_MS;
@@ -323,6 +323,11 @@ open_with_retries(hwai__event_stream *s, const hwai__call *call, hwai_error **er
         if (hwai__pipeline_token_rejected(s->client, call, &prep, &s->resp, &token_refreshed)) {
             attempt--;
             status = HWAI_OK;
+            /* A stream that opens on the next try returns no error. */
+            if (err) {
+                hwai_error_free(*err);
+                *err = NULL;
+            }
             continue;
         }
         status = hwai__pipeline_retry_wait(s->client, call, &prep, &s->resp, attempt, status, err);
