@@ -316,9 +316,11 @@ hwai_chat_stream_next(hwai_chat_stream *s, const hwai_chat_chunk **out, hwai_err
         bool incomplete = false;
         hwai_status status = hwai__event_stream_next(s->events, &event, &incomplete, err);
         if (status != HWAI_OK) {
-            if (status == HWAI_E_TRANSPORT || status == HWAI_E_TIMEOUT) {
+            if (status == HWAI_E_TRANSPORT) {
                 /* The connection broke off mid-answer. */
                 hwai__error_prefix(err, "chat stream truncated");
+            } else if (status == HWAI_E_TIMEOUT) {
+                hwai__error_prefix(err, "chat stream timed out");
             }
             return finish(s, status, err);
         }

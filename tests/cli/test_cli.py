@@ -730,7 +730,8 @@ class ChatStreamTest(EmulatorTestCase):
         elapsed_s = time.monotonic() - started
         self.assertLess(elapsed_s, 2.0)
         line = self.assert_one_line_failure(result, "hwai: chat stream failed: ")
-        self.assertIn("no data for 500 ms", line)
+        self.assertIn("no data received for 500 ms", line)
+        self.assertIn("timed out", line)
         self.assertEqual(result.stdout, "第一\n".encode())
 
     def test_verbose_prints_summary(self):
