@@ -185,7 +185,12 @@ HWAI_API void hwai_chat_result_free(hwai_chat_result *result);
  * - comments (keep-alives such as `: ping`) and events of other types are
  *   skipped;
  * - hwai_chat_stream_next() returns as soon as one complete event is in; it never
- *   waits for more bytes or for the end of the answer.
+ *   waits for more bytes or for the end of the answer;
+ * - a stream that receives no byte at all (keep-alive comments count) for the
+ *   client's stream_idle_timeout_ms fails with ::HWAI_E_TIMEOUT; the whole answer
+ *   is also bounded by the client's timeout_ms;
+ * - opening is retried by the client's retry policy; once a piece has reached
+ *   the caller, nothing is retried.
  *
  * Threads: a stream belongs to one thread at a time, except
  * hwai_chat_stream_cancel(), which any thread may call until

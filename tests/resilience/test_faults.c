@@ -342,6 +342,86 @@ static void test_oversize_body_rejected(void **state)
     hwai_client_free(client);
 }
 
+
+/* Keep-alive comments 300 ms apart under a 700 ms idle timeout: every byte,
+ * comments included, resets the idle timer, so the stream completes. */
+#define SSE_HEAD "HTTP/1.1 200 OK\\r\\nContent-Type: text/event-stream\\r\\nConnection: close\\r\\n\\r\\n"
+#define SSE_DELTA(text) "data: {\\\"choices\\\":[{\\\"delta\\\":{\\\"content\\\":\\\"" text "\\\"}}]}\\n\\n"
+#define SSE_STOP "data: {\\\"choices\\\":[{\\\"delta\\\":{},\\\"finish_reason\\\":\\\"stop\\\"}]}\\n\\ndata: [DONE]\\n\\n"
+
+static hwai_client *idle_client(uint32_t idle_ms)
+{
+    hwai_credentials *creds = NULL;
+    assert_int_equal(hwai_credentials_new_aksk(&creds, EMU_AK, EMU_SK, NULL, NULL), HWAI_OK);
+    hwai_client_options opts = HWAI_CLIENT_OPTIONS_INIT;
+    opts.endpoint = emu.base_url;
+    opts.project_id = EMU_PROJECT_ID;
+    opts.credentials = creds;
+    opts.stream_idle_timeout_ms = idle_ms;
+    hwai_client *client = NULL;
+    assert_int_equal(hwai_client_new(&client, &opts, NULL), HWAI_OK);
+    hwai_credentials_free(creds);
+    return client;
+}
+
+static hwai_status drain_stream(hwai_client *client, size_t *text_len)
+{
+    hwai_chat_message message = {"user", "你好", 0};
+    hwai_chat_request req = stream_request(&message, NULL);
+    hwai_chat_stream *stream = NULL;
+    hwai_error *err = NULL;
+    hwai_status status = hwai_chat_stream_open(&stream, client, &req, &err);
+    const hwai_chat_chunk *chunk = NULL;
+    while (status == HWAI_OK && (status = hwai_chat_stream_next(stream, &chunk, &err)) == HWAI_OK &&
+           chunk) {
+    }
+    *text_len = stream ? hwai_chat_stream_summary_get(stream)->content_len : 0;
+    hwai_error_free(err);
+    hwai_chat_stream_free(stream);
+    return status;
+}
+
+static void test_stream_comments_reset_idle_timer(void **state)
+{
+    (void)state;
+    assert_true(test_emulator_script(
+        &emu,
+        "{\"route\":\"chat\",\"responses\":[{\"raw\":["
+        "{\"data\":\"" SSE_HEAD SSE_DELTA("a") "\",\"pause_ms\":300},"
+        "{\"data\":\": ping\\n\\n\",\"pause_ms\":300},"
+        "{\"data\":\":\\n\\n\",\"pause_ms\":300},"
+        "{\"data\":\"event: ping\\ndata: \\n\\n\",\"pause_ms\":300},"
+        "{\"data\":\"" SSE_DELTA("b") SSE_STOP "\"}],\"close\":true}]}"));
+    hwai_client *client = idle_client(700);
+    size_t text_len = 0;
+    assert_int_equal(drain_stream(client, &text_len), HWAI_OK);
+    assert_int_equal(text_len, 2);
+    hwai_client_free(client);
+}
+
+/* Silence longer than the idle timeout ends the stream with a timeout, and the
+ * text received before it stays in the summary. */
+static void test_stream_silence_times_out(void **state)
+{
+    (void)state;
+    assert_true(test_emulator_script(
+        &emu,
+        "{\"route\":\"chat\",\"responses\":[{\"raw\":["
+        "{\"data\":\"" SSE_HEAD SSE_DELTA("a") "\",\"pause_ms\":3000},"
+        "{\"data\":\"" SSE_STOP "\"}],\"close\":true}]}"));
+    hwai_client *client = idle_client(500);
+    size_t text_len = 0;
+    uint64_t start = now_ms();
+    assert_int_equal(drain_stream(client, &text_len), HWAI_E_TIMEOUT);
+    uint64_t elapsed = now_ms() - start;
+    printf("idle stream: timed out after %llu ms with a 500 ms idle timeout\n",
+           (unsigned long long)elapsed);
+    assert_true(elapsed >= 450);
+    assert_true(elapsed < 1500);
+    assert_int_equal(text_len, 1);
+    hwai_client_free(client);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +436,8 @@ int main(void)
         cmocka_unit_test_setup(test_cancel_during_stream, reset_emulator),
         cmocka_unit_test_setup(test_malformed_json_not_retried, reset_emulator),
         cmocka_unit_test_setup(test_oversize_body_rejected, reset_emulator),
+        cmocka_unit_test_setup(test_stream_comments_reset_idle_timer, reset_emulator),
+        cmocka_unit_test_setup(test_stream_silence_times_out, reset_emulator),
     };
     return cmocka_run_group_tests_name("fault-matrix", tests, group_setup, group_teardown);
 }
