@@ -119,9 +119,9 @@ typedef struct hwai_chat_result {
     const hwai_chat_choice *choices;
     size_t choice_count;
     hwai_chat_usage usage;
-    /** Value of the answer's X-Request-Id header, or NULL. */
+    /** Value of the response's X-Request-Id header, or NULL. */
     const char *request_id;
-    /** The service's JSON answer as received, NUL-terminated. */
+    /** The service's JSON response as received, NUL-terminated. */
     const char *raw_json;
     size_t raw_json_len;
 } hwai_chat_result;
@@ -137,9 +137,9 @@ typedef struct hwai_chat_result {
  * @retval HWAI_E_INVALID_ARG    a NULL argument, no messages, no deployment id or
  *                               model, or a number out of range (the message names it)
  * @retval HWAI_E_CONFIG         the project id or endpoint is missing
- * @retval HWAI_E_SERVICE        the service answered with an HTTP error
- * @retval HWAI_E_BAD_RESPONSE   the answer is not valid JSON or lacks `choices`
- * @retval HWAI_E_CONTENT_TYPE   the answer is not JSON
+ * @retval HWAI_E_SERVICE        the service responded with an HTTP error
+ * @retval HWAI_E_BAD_RESPONSE   the response is not valid JSON or lacks `choices`
+ * @retval HWAI_E_CONTENT_TYPE   the response is not JSON
  * @return any transport or authentication status from error.h otherwise
  */
 HWAI_API HWAI_NODISCARD hwai_status hwai_chat(
@@ -187,7 +187,7 @@ HWAI_API void hwai_chat_result_free(hwai_chat_result *result);
  * - hwai_chat_stream_next() returns as soon as one complete event is in; it never
  *   waits for more bytes or for the end of the answer;
  * - a stream that receives no byte at all (keep-alive comments count) for the
- *   client's stream_idle_timeout_ms fails with ::HWAI_E_TIMEOUT; the whole answer
+ *   client's stream_idle_timeout_ms fails with ::HWAI_E_TIMEOUT; the whole response
  *   is also bounded by the client's timeout_ms;
  * - opening is retried by the client's retry policy; once a piece has reached
  *   the caller, nothing is retried.
@@ -232,9 +232,9 @@ typedef struct hwai_chat_stream_summary {
     const char *finish_reason;
     /** Usage, when the service sent it. */
     hwai_chat_usage usage;
-    /** Value of the answer's X-Request-Id header, or NULL. */
+    /** Value of the response's X-Request-Id header, or NULL. */
     const char *request_id;
-    /** HTTP status of the answer, or 0 before headers arrived. */
+    /** HTTP status of the response, or 0 before headers arrived. */
     int http_status;
     /** Milliseconds from opening the stream to the first piece with text, or -1. */
     int64_t first_chunk_ms;
@@ -243,7 +243,7 @@ typedef struct hwai_chat_stream_summary {
 } hwai_chat_stream_summary;
 
 /**
- * @brief Sends a streamed chat request and waits for the answer's headers.
+ * @brief Sends a streamed chat request and waits for the response headers.
  *
  * @param[out] out    receives the stream; free with hwai_chat_stream_free()
  * @param[in]  client the client; it must outlive the stream

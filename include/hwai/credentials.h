@@ -101,7 +101,7 @@ typedef struct hwai_iam_password_options {
  * A client using them requests a token from IAM on first use, sends it as
  * `X-Auth-Token`, reuses it until 5 minutes before its `expires_at`, and then
  * fetches a new one; when several threads need a new token at once, one of
- * them fetches it while the others wait. A 401 answer that says the token
+ * them fetches it while the others wait. A 401 response that says the token
  * expired triggers one refresh and one more attempt.
  *
  * @retval HWAI_OK             success

@@ -18,7 +18,7 @@ HWAI_BEGIN_DECL
 /**
  * Result of every fallible call. Values are pinned and never renumbered; new
  * values are only added. They are grouped by area: 1xx arguments and
- * configuration, 2xx transport, 3xx authentication, 4xx service answers,
+ * configuration, 2xx transport, 3xx authentication, 4xx service responses,
  * 5xx streams, 6xx call control.
  */
 typedef enum hwai_status {
@@ -55,14 +55,14 @@ typedef enum hwai_status {
     /** The request could not be signed (bad date, path or header). */
     HWAI_E_SIGN = 301,
 
-    /** The service answered with an HTTP status of 400 or more; see the error's
+    /** The service responded with an HTTP status of 400 or more; see the error's
      * HTTP status and service code. */
     HWAI_E_SERVICE = 400,
-    /** The service's answer is not valid JSON or lacks a required field. */
+    /** The service's response is not valid JSON or lacks a required field. */
     HWAI_E_BAD_RESPONSE = 401,
-    /** The service's answer has an unexpected Content-Type. */
+    /** The service's response has an unexpected Content-Type. */
     HWAI_E_CONTENT_TYPE = 402,
-    /** The service's answer nests JSON deeper than the parser allows. */
+    /** The service's response nests JSON deeper than the parser allows. */
     HWAI_E_JSON_DEPTH = 403,
 
     /** The stream ended before `[DONE]` or a finish reason; the text received so far
@@ -103,7 +103,7 @@ HWAI_API hwai_status hwai_error_status(const hwai_error *err);
 HWAI_API const char *hwai_error_message(const hwai_error *err);
 
 /**
- * @brief Returns the HTTP status of the last answer, or 0 when no answer arrived.
+ * @brief Returns the HTTP status of the last response, or 0 when no response arrived.
  */
 HWAI_API int hwai_error_http_status(const hwai_error *err);
 
@@ -116,7 +116,7 @@ HWAI_API int hwai_error_http_status(const hwai_error *err);
 HWAI_API const char *hwai_error_code(const hwai_error *err);
 
 /**
- * @brief Returns the request id from the answer's X-Request-Id header, or NULL.
+ * @brief Returns the request id from the response's X-Request-Id header, or NULL.
  */
 HWAI_API const char *hwai_error_request_id(const hwai_error *err);
 

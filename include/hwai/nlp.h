@@ -53,9 +53,9 @@ typedef struct hwai_sentiment_result {
     const char *confidence_text;
     /** The analysed text as echoed by the service, or NULL. */
     const char *content;
-    /** Value of the answer's X-Request-Id header, or NULL. */
+    /** Value of the response's X-Request-Id header, or NULL. */
     const char *request_id;
-    /** The service's JSON answer as received, NUL-terminated. */
+    /** The service's JSON response as received, NUL-terminated. */
     const char *raw_json;
     size_t raw_json_len;
 } hwai_sentiment_result;
@@ -75,9 +75,9 @@ HWAI_API const char *hwai_sentiment_label_str(int label);
  * @retval HWAI_OK             success
  * @retval HWAI_E_INVALID_ARG  a NULL argument or empty content
  * @retval HWAI_E_CONFIG       the project id or endpoint is missing
- * @retval HWAI_E_SERVICE      the service answered with an HTTP error, or with an
- *                             `error_code` in a successful answer
- * @retval HWAI_E_BAD_RESPONSE the answer lacks `result.label` or `result.confidence`
+ * @retval HWAI_E_SERVICE      the service responded with an HTTP error, or with an
+ *                             `error_code` in a successful response
+ * @retval HWAI_E_BAD_RESPONSE the response lacks `result.label` or `result.confidence`
  * @return any transport or authentication status from error.h otherwise
  */
 HWAI_API HWAI_NODISCARD hwai_status hwai_nlp_sentiment(

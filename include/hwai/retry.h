@@ -10,15 +10,15 @@
  *   502, 503 and 504;
  * - never retried: 401 and 403 (the gateway locks an AK for minutes after a
  *   few failed signatures in a row, so a retry loop would lock the user out),
- *   other 4xx answers, and invalid input;
+ *   other 4xx responses, and invalid input;
  * - inference calls (chat, NLP, CV) are idempotent and may be retried after a
- *   timeout or a connection lost mid-answer; calls with side effects are
+ *   timeout or a connection lost mid-response; calls with side effects are
  *   retried only when the request cannot have reached the server;
  * - a stream is retried only before its first piece reached the caller;
  * - each attempt is signed anew;
  * - the delay before retry n (n = 1, 2, ...) is a random value in
  *   [0, min(max_delay_ms, base_delay_ms * 2^(n-1))] ("full jitter"), unless
- *   the answer carried `Retry-After` (seconds or an HTTP date), which is used
+ *   the response carried `Retry-After` (seconds or an HTTP date), which is used
  *   instead, capped at max_delay_ms;
  * - the call's deadline covers every attempt and every delay: when the next
  *   delay would pass it, the last error is returned at once.
@@ -76,7 +76,7 @@ hwai_retry_policy_init(hwai_retry_policy *policy, unsigned int version);
  * again later (timeouts, connection failures, throttling and server errors).
  *
  * ::HWAI_E_SERVICE counts as retryable only with the HTTP status: use
- * hwai_error_is_retryable() for a full answer.
+ * hwai_error_is_retryable() for a full response.
  *
  * @return 1 when retryable, 0 otherwise
  */

@@ -21,7 +21,7 @@ hwai_status hwai__error_set(hwai_error **err, hwai_status status, const char *fm
     __attribute__((format(printf, 3, 4)));
 
 /* Like hwai__error_set, with the HTTP status, service code and request id of an
- * answer; code and request_id may be NULL. */
+ * response; code and request_id may be NULL. */
 hwai_status hwai__error_set_http(
     hwai_error **err,
     hwai_status status,
@@ -36,7 +36,7 @@ void hwai__error_prefix(hwai_error **err, const char *context);
 
 void hwai__error_set_attempts(hwai_error **err, unsigned int attempts);
 
-/* Records the HTTP status and request id of the answer an error came from. */
+/* Records the HTTP status and request id of the response an error came from. */
 void hwai__error_set_response(hwai_error **err, int http_status, const char *request_id);
 
 #endif

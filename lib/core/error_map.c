@@ -1,4 +1,4 @@
-/* Turns an HTTP error answer into an hwai_error. Huawei services answer in
+/* Turns an HTTP error response into an hwai_error. Huawei services response in
  * several shapes, so the search follows the official SDKs' order:
  * {"error_code", "error_msg"}, then {"errorCode", "errorMsg"}, then
  * {"code", "message"}, then the same inside any object member, which covers
@@ -87,7 +87,7 @@ bool hwai__find_error_fields(const json_t *root, hwai__buf *code_buf, const char
 }
 
 /* Copies an error body for a message, with control characters replaced so a
- * hostile answer cannot forge extra log lines. */
+ * hostile response cannot forge extra log lines. */
 static void append_excerpt(hwai__buf *out, const char *body, size_t len)
 {
     size_t n = len > BODY_EXCERPT_MAX ? BODY_EXCERPT_MAX : len;

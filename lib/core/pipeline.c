@@ -67,7 +67,7 @@ static hwai_status resolve_project_id(
 }
 
 /* Replaces {project_id}; a request never leaves with the placeholder or an
- * empty project segment, which the gateway would answer with a confusing
+ * empty project segment, which the gateway would response with a confusing
  * signature error. */
 static hwai_status
 expand_path(hwai_client *client, const hwai__call *call, hwai__prepared *prep, hwai_error **err)
@@ -267,7 +267,7 @@ hwai_status hwai__pipeline_check_status(
         return hwai__error_set_http(
             err, HWAI_E_SERVICE, resp->status, NULL,
             hwai__headers_get(&resp->headers, "X-Request-Id"),
-            "%s answered with a redirect (HTTP %d) to '%s'; redirects are not followed, so "
+            "%s responded with a redirect (HTTP %d) to '%s'; redirects are not followed, so "
             "point the endpoint at the final URL",
             call->operation, resp->status, location ? location : "");
     }
@@ -277,7 +277,7 @@ hwai_status hwai__pipeline_check_status(
     return HWAI_OK;
 }
 
-/* The delay before the next attempt: Retry-After when the answer had a valid
+/* The delay before the next attempt: Retry-After when the response had a valid
  * one (in *server_delay_ms too, before any cap), else the computed backoff. */
 static uint64_t next_delay_ms(
     const hwai_client *client,
@@ -331,7 +331,7 @@ hwai_status hwai__pipeline_retry_wait(
     uint64_t now = hwai__monotonic_ms();
     uint64_t left = prep->deadline_at_ms > now ? prep->deadline_at_ms - now : 0;
     /* A server that asks for more time than the deadline leaves gets its
-     * answer returned now rather than a retry it already refused. */
+     * response returned now rather than a retry it already refused. */
     if (delay >= left || server_delay >= left) {
         hwai__log(
             client, HWAI_LOG_INFO, "%s: no retry, the next delay of %llu ms passes the deadline",
@@ -433,7 +433,7 @@ hwai_status hwai__pipeline_json(
     if (content_type && !hwai__content_type_is_json(content_type)) {
         return hwai__error_set_http(
             err, HWAI_E_CONTENT_TYPE, resp->status, NULL, request_id,
-            "%s answer has Content-Type '%s', expected application/json", call->operation,
+            "%s response has Content-Type '%s', expected application/json", call->operation,
             content_type);
     }
     status = hwai__json_parse(
@@ -441,7 +441,7 @@ hwai_status hwai__pipeline_json(
         err);
     if (status != HWAI_OK) {
         hwai__buf context = HWAI__BUF_INIT;
-        hwai__buf_printf(&context, "%s answer", call->operation);
+        hwai__buf_printf(&context, "%s response", call->operation);
         hwai__error_prefix(err, context.data ? context.data : call->operation);
         hwai__buf_cleanup(&context);
         hwai__error_set_response(err, resp->status, request_id);

@@ -25,7 +25,7 @@ typedef struct hwai__call {
     size_t body_len;
     /* Defaults to application/json when there is a body. */
     const char *content_type;
-    /* Some services report failures with error_code in a 2xx answer. */
+    /* Some services report failures with error_code in a 2xx response. */
     bool error_code_in_success;
     /* Sends no authorization at all, whatever the client's credentials (the
      * IAM token request itself). */
@@ -71,7 +71,7 @@ void hwai__prepared_cleanup(hwai__prepared *prep);
 
 /* After a failed attempt: decides by the retry policy and the call's
  * idempotency whether to try again, and if so logs the reason and sleeps the
- * backoff delay (Retry-After when the answer had it). Returns HWAI_OK to try
+ * backoff delay (Retry-After when the response had it). Returns HWAI_OK to try
  * again; otherwise the status to return (status itself, or HWAI_E_CANCELLED
  * when the sleep was cancelled). Never sleeps past the call's deadline. */
 hwai_status hwai__pipeline_retry_wait(
@@ -95,7 +95,7 @@ bool hwai__pipeline_token_rejected(
 /* Milliseconds of a monotonic clock, for deadlines. */
 uint64_t hwai__monotonic_ms(void);
 
-/* Maps a 3xx (never followed) or >= 400 answer to an error; HWAI_OK otherwise. */
+/* Maps a 3xx (never followed) or >= 400 response to an error; HWAI_OK otherwise. */
 hwai_status hwai__pipeline_check_status(
     const hwai__call *call, const hwai__http_response *resp, hwai_error **err);
 
@@ -111,12 +111,12 @@ void hwai__pipeline_log_result(
 /* True for application/json and other media types ending in "json". */
 bool hwai__content_type_is_json(const char *content_type);
 
-/* Sends the call and returns the final answer in resp. An HTTP status of 400 or
+/* Sends the call and returns the final response in resp. An HTTP status of 400 or
  * more returns HWAI_E_SERVICE with the service's code, message and request id. */
 hwai_status hwai__pipeline_send(
     hwai_client *client, const hwai__call *call, hwai__http_response *resp, hwai_error **err);
 
-/* hwai__pipeline_send, then checks that the answer is JSON and parses it. */
+/* hwai__pipeline_send, then checks that the response is JSON and parses it. */
 hwai_status hwai__pipeline_json(
     hwai_client *client,
     const hwai__call *call,
@@ -129,7 +129,7 @@ hwai_status hwai__pipeline_json(
 hwai_status
 hwai__path_append_param(hwai__buf *path, const char *name, const char *value, hwai_error **err);
 
-/* Maps an answer with status >= 400 to HWAI_E_SERVICE; see error_map.c. */
+/* Maps an response with status >= 400 to HWAI_E_SERVICE; see error_map.c. */
 hwai_status
 hwai__error_from_response(const hwai__http_response *resp, const char *operation, hwai_error **err);
 

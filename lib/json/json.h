@@ -1,4 +1,4 @@
-/* jansson helpers with the limits the SDK applies to every answer. */
+/* jansson helpers with the limits the SDK applies to every response. */
 #ifndef HWAI_JSON_JSON_H
 #define HWAI_JSON_JSON_H
 
@@ -9,7 +9,7 @@
 #include "hwai/error.h"
 #include "util/buf.h"
 
-/* Deepest nesting of arrays and objects accepted in an answer. Real answers
+/* Deepest nesting of arrays and objects accepted in an response. Real responses
  * nest fewer than 10 levels; the cap keeps recursive code (jansson's parser,
  * error-body search, bindings converting to native objects) within small
  * thread stacks. */

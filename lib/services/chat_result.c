@@ -46,7 +46,7 @@ read_choice(const json_t *item, size_t index, hwai_chat_choice *choice, hwai_err
     const json_t *content = json_object_get(message, "content");
     if (!json_is_object(message) || !(json_is_string(content) || json_is_null(content))) {
         return hwai__error_set(
-            err, HWAI_E_BAD_RESPONSE, "chat answer's choices[%zu] has no message.content", index);
+            err, HWAI_E_BAD_RESPONSE, "chat response's choices[%zu] has no message.content", index);
     }
     const json_t *index_value = json_object_get(item, "index");
     choice->index =
@@ -75,7 +75,8 @@ hwai_status hwai__chat_result_from_json(
     if (!json_is_array(choices) || count == 0) {
         json_decref(root);
         return hwai__error_set_http(
-            err, HWAI_E_BAD_RESPONSE, resp->status, NULL, request_id, "chat answer has no choices");
+            err, HWAI_E_BAD_RESPONSE, resp->status, NULL, request_id,
+            "chat response has no choices");
     }
     chat_result_impl *impl = calloc(1, sizeof(*impl));
     hwai_chat_choice *items = calloc(count, sizeof(*items));
@@ -87,7 +88,7 @@ hwai_status hwai__chat_result_from_json(
         free(raw);
         free(rid);
         json_decref(root);
-        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading the chat answer");
+        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading the chat response");
     }
     impl->root = root;
     impl->choices = items;

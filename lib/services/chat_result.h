@@ -6,7 +6,7 @@
 #include "hwai/chat.h"
 #include "transport/transport.h"
 
-/* Builds a result from a chat.completion answer, taking ownership of root (the
+/* Builds a result from a chat.completion response, taking ownership of root (the
  * result's strings point into it). resp supplies the request id and raw body. */
 hwai_status hwai__chat_result_from_json(
     hwai_chat_result **out, json_t *root, const hwai__http_response *resp, hwai_error **err);

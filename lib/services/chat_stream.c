@@ -177,7 +177,7 @@ static hwai_status append_summary(hwai_chat_stream *s, const hwai_chat_chunk *ch
 static void read_delta(hwai_chat_chunk *chunk, const json_t *choice)
 {
     const json_t *delta = json_object_get(choice, "delta");
-    /* Some servers put the text under "message", as in a plain answer. */
+    /* Some servers put the text under "message", as in a plain response. */
     if (!json_is_object(delta)) {
         delta = json_object_get(choice, "message");
     }
@@ -291,7 +291,7 @@ handle_error_event(hwai_chat_stream *s, const hwai__sse_event *event, hwai_error
     return s->final_status;
 }
 
-/* The answer ended: complete only after [DONE] or a finish reason. A body cut
+/* The response body ended: complete only after [DONE] or a finish reason. A body cut
  * after the finish reason arrived lost nothing the caller needs. */
 static hwai_status end_of_body(hwai_chat_stream *s, bool incomplete, hwai_error **err)
 {

@@ -75,7 +75,7 @@ static char *encode_request(const hwai_sentiment_request *req, size_t *len, hwai
     return text;
 }
 
-/* Confidence is a number in the documented answer; a string is accepted too. */
+/* Confidence is a number in the documented response; a string is accepted too. */
 static bool read_confidence(const json_t *value, double *out)
 {
     if (json_is_number(value)) {
@@ -103,7 +103,7 @@ static hwai_status read_result(
         json_decref(root);
         return hwai__error_set_http(
             err, HWAI_E_BAD_RESPONSE, resp->status, NULL, request_id,
-            "sentiment answer lacks result.label or result.confidence");
+            "sentiment response lacks result.label or result.confidence");
     }
     sentiment_result_impl *impl = calloc(1, sizeof(*impl));
     char *raw = hwai__strndup(resp->body.data ? resp->body.data : "", resp->body.len);
@@ -113,7 +113,7 @@ static hwai_status read_result(
         free(raw);
         free(rid);
         json_decref(root);
-        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading the sentiment answer");
+        return hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading the sentiment response");
     }
     impl->root = root;
     impl->raw_json = raw;

@@ -179,7 +179,7 @@ static hwai_status pump(hwai__event_stream *s, hwai_error **err)
     return status;
 }
 
-/* Reads the rest of a non-stream answer (an error, or a JSON body). */
+/* Reads the rest of a non-stream response (an error, or a JSON body). */
 static hwai_status read_whole_body(hwai__event_stream *s, hwai_error **err)
 {
     hwai_status status = HWAI_OK;
@@ -204,7 +204,7 @@ static hwai_status wait_for_headers(hwai__event_stream *s, hwai_error **err)
     return status;
 }
 
-static hwai_status check_answer(hwai__event_stream *s, const hwai__call *call, hwai_error **err)
+static hwai_status check_response(hwai__event_stream *s, const hwai__call *call, hwai_error **err)
 {
     if (s->body_mode == BODY_UNDECIDED) {
         decide_body_mode(s);
@@ -221,7 +221,7 @@ static hwai_status check_answer(hwai__event_stream *s, const hwai__call *call, h
         return hwai__error_set_http(
             err, HWAI_E_CONTENT_TYPE, s->resp.status, NULL,
             hwai__headers_get(&s->resp.headers, "X-Request-Id"),
-            "%s answer has Content-Type '%s', expected text/event-stream", call->operation,
+            "%s response has Content-Type '%s', expected text/event-stream", call->operation,
             content_type ? content_type : "(none)");
     }
     hwai_status status = read_whole_body(s, err);
@@ -272,7 +272,7 @@ open_attempt(hwai__event_stream *s, const hwai__call *call, hwai__prepared *prep
     if (status != HWAI_OK) {
         return status;
     }
-    /* The call's deadline bounds opening; the answer itself may take as long
+    /* The call's deadline bounds opening; the response itself may take as long
      * as the client's total timeout, and the idle timeout catches a stall. */
     prep->request.timeout_ms = client->timeout_ms;
     hwai__http_stream *http = NULL;
@@ -283,7 +283,7 @@ open_attempt(hwai__event_stream *s, const hwai__call *call, hwai__prepared *prep
         status = wait_for_headers(s, err);
     }
     if (status == HWAI_OK) {
-        status = check_answer(s, call, err);
+        status = check_response(s, call, err);
     }
     hwai__pipeline_log_result(
         client, call, prep, &s->resp, status, (long)(hwai__monotonic_ms() - start), err);

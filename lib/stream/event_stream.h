@@ -15,9 +15,9 @@
 
 typedef struct hwai__event_stream hwai__event_stream;
 
-/* Sends the call and waits for the answer's headers. An answer of 3xx or more
+/* Sends the call and waits for the response's headers. An response of 3xx or more
  * is read whole and returned as the mapped error, with no stream. A 2xx JSON
- * answer (some gateways answer a stream request that way, errors included)
+ * response (some gateways response a stream request that way, errors included)
  * becomes one event of type "message" holding the whole body. Any other
  * Content-Type than text/event-stream is HWAI_E_CONTENT_TYPE. */
 hwai_status hwai__event_stream_open(
@@ -27,8 +27,8 @@ hwai_status hwai__event_stream_open(
     size_t max_event_bytes,
     hwai_error **err);
 
-/* Returns the next event, or NULL in *out once the answer has ended; the event
- * is borrowed until the next call. *out_incomplete tells whether the answer
+/* Returns the next event, or NULL in *out once the response has ended; the event
+ * is borrowed until the next call. *out_incomplete tells whether the response
  * stopped inside a line or an event block: at the end, and for events flushed
  * from such a cut body (which may be cut themselves). */
 hwai_status hwai__event_stream_next(

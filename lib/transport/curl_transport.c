@@ -56,7 +56,7 @@ static size_t on_header(char *data, size_t size, size_t count, void *user)
         xfer->headers_too_large = true;
         return 0;
     }
-    /* Each answer of a transfer (1xx, proxy CONNECT, redirects, the final one)
+    /* Each response of a transfer (1xx, proxy CONNECT, redirects, the final one)
      * starts with a status line; keep only the headers after the last one. */
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         hwai__headers_clear(&xfer->resp->headers);
@@ -154,7 +154,7 @@ static bool build_header_list(hwai__curl_transfer *xfer, const hwai__headers *he
         }
     }
     /* An empty "Expect:" stops libcurl from sending "Expect: 100-continue" and
-     * waiting up to a second for a server that never answers it. */
+     * waiting up to a second for a server that never responses it. */
     const char *fixed[] = { "Expect:", "Accept-Encoding:" };
     for (size_t i = 0; ok && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         struct curl_slist *next = curl_slist_append(xfer->header_list, fixed[i]);

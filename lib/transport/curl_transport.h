@@ -12,8 +12,8 @@ typedef struct hwai__curl_transfer {
     hwai__http_response *resp;
     size_t max_response_bytes;
     size_t header_bytes;
-    /* Status of the answer whose headers are being read, and whether the blank
-     * line after the final (non-1xx) answer's headers has arrived. */
+    /* Status of the response whose headers are being read, and whether the blank
+     * line after the final (non-1xx) response's headers has arrived. */
     int header_status;
     bool headers_complete;
     bool body_too_large;

@@ -1,4 +1,4 @@
-/* The transport backend: sends one HTTP request and collects the final answer.
+/* The transport backend: sends one HTTP request and collects the final response.
  * Services and the pipeline see only this interface; libcurl stays behind it. */
 #ifndef HWAI_TRANSPORT_TRANSPORT_H
 #define HWAI_TRANSPORT_TRANSPORT_H
@@ -30,8 +30,8 @@ typedef struct hwai__http_request {
 
 typedef struct hwai__http_response {
     int status;
-    /* Headers of the final answer only: those of 1xx answers, proxy CONNECT
-     * answers and redirects are dropped. */
+    /* Headers of the final response only: those of 1xx responses, proxy CONNECT
+     * responses and redirects are dropped. */
     hwai__headers headers;
     hwai__buf body;
 } hwai__http_response;
@@ -56,7 +56,7 @@ typedef struct hwai__transport_config {
 
 typedef struct hwai__transport hwai__transport;
 
-/* Receives body bytes of a streamed answer as they arrive; returns false to
+/* Receives body bytes of a streamed response as they arrive; returns false to
  * abort the transfer. */
 typedef bool (*hwai__body_cb)(void *user_data, const char *data, size_t len);
 
@@ -67,13 +67,13 @@ typedef struct hwai__http_stream_ops {
     /* Moves the transfer on, waiting at most wait_ms for the network. Body bytes
      * reach the body callback from inside this call. When the transfer has
      * ended, *done is set and the status is its result (HWAI_OK for a complete
-     * answer); later calls return the same status without setting err. */
+     * response); later calls return the same status without setting err. */
     hwai_status (*pump)(hwai__http_stream *stream, int wait_ms, bool *done, hwai_error **err);
     /* Makes a pump that is waiting return at once. Safe from any thread. */
     void (*wakeup)(hwai__http_stream *stream);
     /* Aborts the transfer if needed and frees the stream. */
     void (*close)(hwai__http_stream *stream);
-    /* Whether the final answer's status line and headers have all arrived. */
+    /* Whether the final response's status line and headers have all arrived. */
     bool (*headers_complete)(const hwai__http_stream *stream);
 } hwai__http_stream_ops;
 
@@ -83,14 +83,14 @@ struct hwai__http_stream {
 
 typedef struct hwai__transport_ops {
     /* Sends the request and fills resp; safe to call from several threads. A
-     * non-OK status means no complete answer arrived. */
+     * non-OK status means no complete response arrived. */
     hwai_status (*perform)(
         hwai__transport *transport,
         const hwai__http_request *req,
         hwai__http_response *resp,
         hwai_error **err);
     /* Starts a transfer without waiting for it. resp receives the status and
-     * headers of the final answer; body bytes go to on_body. */
+     * headers of the final response; body bytes go to on_body. */
     hwai_status (*stream_open)(
         hwai__transport *transport,
         const hwai__http_request *req,
