@@ -2,9 +2,10 @@
 """HTTPS server on 127.0.0.1 for the TLS tests of the transport.
 
 It presents the test certificate from tests/data/tls/ and responds to every
-POST with one fixed sentiment result, whatever the path and body. The first stdout
-line is ``listening on https://127.0.0.1:PORT``. Only the standard library is
-used.
+POST with one fixed sentiment result, whatever the path and body. With
+``--client-ca FILE`` it also requires a client certificate signed by a CA in
+FILE and ends the handshake of clients without one. The first stdout line is
+``listening on https://127.0.0.1:PORT``. Only the standard library is used.
 """
 
 import argparse
@@ -59,8 +60,9 @@ class Server(http.server.ThreadingHTTPServer):
         return wrapped, address
 
     def handle_error(self, request, client_address):
-        # Clients that reject the certificate end the handshake with an alert.
-        # The tests expect that, so one line on stderr is enough.
+        # Clients that reject the certificate end the handshake with an alert,
+        # and with --client-ca the server ends it for clients without a valid
+        # certificate. The tests expect that, so one line on stderr is enough.
         error = sys.exc_info()[1]
         print("https_server: connection from %s:%d failed: %s" % (client_address + (error,)),
               file=sys.stderr)
@@ -74,12 +76,20 @@ def main():
         default=os.path.join(os.environ.get("HWAI_TEST_DATA_DIR", "tests/data"), "tls"),
         help="directory that contains server.pem and server.key",
     )
+    parser.add_argument(
+        "--client-ca",
+        help="PEM file of the CAs that sign accepted client certificates; when set, a "
+        "client certificate is required",
+    )
     args = parser.parse_args()
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(
         os.path.join(args.tls_dir, "server.pem"), os.path.join(args.tls_dir, "server.key")
     )
+    if args.client_ca:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cafile=args.client_ca)
     server = Server(("127.0.0.1", args.port), context)
     print("listening on https://127.0.0.1:%d" % server.server_address[1], flush=True)
     try:
