@@ -426,10 +426,15 @@ static void test_derived_aksk_v11(void **state)
 }
 
 /* An IAM user token signs in once and then authorizes chat and sentiment in
- * the same project; hwai_client_auth_info reports the token's expiry. */
+ * the same project. hwai_client_auth_info reports the token's expiry, read as
+ * UTC with its fractional seconds while the local time zone is 8 hours off. */
 static void test_iam_token_chat_and_sentiment(void **state)
 {
     (void)state;
+    const char *old_tz = getenv("TZ");
+    char *saved_tz = old_tz ? strdup(old_tz) : NULL;
+    assert_int_equal(setenv("TZ", "XST-8", 1), 0);
+    tzset();
     hwai_credentials *creds = iam_credentials(IAM_PASSWORD);
     hwai_client_options opts = emulator_options(creds);
     hwai_client *client = new_client(&opts, creds);
@@ -444,10 +449,47 @@ static void test_iam_token_chat_and_sentiment(void **state)
     assert_true(info->token_expires_at >= (int64_t)before + TOKEN_LIFETIME_S - 5);
     assert_true(info->token_expires_at <= (int64_t)time(NULL) + TOKEN_LIFETIME_S + 5);
     hwai_auth_info_free(info);
+    if (saved_tz) {
+        setenv("TZ", saved_tz, 1);
+    } else {
+        unsetenv("TZ");
+    }
+    free(saved_tz);
+    tzset();
     assert_int_equal(stat_of(&emu, "by_route.iam_token"), 1);
     assert_int_equal(stat_of(&emu, "auth_failures"), 0);
     hwai_client_free(client);
     assert_no_secret_logged();
+}
+
+/* A path with {project_id} and no project id to fill it fails locally with
+ * HWAI_E_CONFIG naming the option, and nothing is sent. An empty project_id
+ * counts as unset. Variants:
+ * - AK/SK with project_id "" and no region, so no lookup is possible;
+ * - an IAM token with project_id "" in a region, because IAM credentials
+ *   cannot look a project id up (and no token is requested either). */
+static void test_missing_project_id_local(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 2; variant++) {
+        hwai_credentials *creds =
+            variant == 0 ? aksk_credentials(EMU_AK, EMU_SK, NULL) : iam_credentials(IAM_PASSWORD);
+        hwai_client_options opts = emulator_options(creds);
+        opts.project_id = "";
+        opts.region = variant == 0 ? NULL : REGION;
+        hwai_client *client = new_client(&opts, creds);
+        hwai_error *err = NULL;
+        assert_int_equal(call_sentiment(client, &err), HWAI_E_CONFIG);
+        assert_non_null(strstr(hwai_error_message(err), "project_id"));
+        assert_int_equal(hwai_error_attempts(err), 0);
+        hwai_error_free(err);
+        err = NULL;
+        assert_int_equal(call_pangu_chat(client, &err), HWAI_E_CONFIG);
+        assert_non_null(strstr(hwai_error_message(err), "project_id"));
+        hwai_error_free(err);
+        hwai_client_free(client);
+    }
+    assert_int_equal(stat_of(&emu, "requests"), 0);
 }
 
 /* An API key on the OpenAI-compatible path, with the model set. */
@@ -1080,6 +1122,7 @@ int main(void)
         cmocka_unit_test_setup(test_aksk_plain_and_temporary, reset_emulator),
         cmocka_unit_test_setup(test_derived_aksk_v11, reset_emulator),
         cmocka_unit_test_setup(test_iam_token_chat_and_sentiment, reset_emulator),
+        cmocka_unit_test_setup(test_missing_project_id_local, reset_emulator),
         cmocka_unit_test_setup(test_api_key_openai_path, reset_emulator),
         cmocka_unit_test_setup(test_iam_wrong_password, reset_emulator),
         cmocka_unit_test_setup(test_token_single_flight, reset_emulator),
