@@ -51,7 +51,7 @@ typedef struct hwai_chat_request {
     const hwai_chat_message *messages;
     /** Number of entries in @ref messages. */
     size_t message_count;
-    /** Sampling temperature, 0 or more (Pangu accepts 0 to 1). */
+    /** Sampling temperature, 0 to 2 (Pangu accepts 0 to 1). */
     double temperature;
     /** Nucleus sampling mass, in (0, 1]. */
     double top_p;

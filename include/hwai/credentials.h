@@ -96,6 +96,15 @@ typedef struct hwai_iam_password_options {
     }
 
 /**
+ * @brief Initialises @p opts to empty options of the given struct version.
+ *
+ * @retval HWAI_OK             success
+ * @retval HWAI_E_INVALID_ARG  @p opts is NULL or @p version is unknown
+ */
+HWAI_API HWAI_NODISCARD hwai_status
+hwai_iam_password_options_init(hwai_iam_password_options *opts, unsigned int version);
+
+/**
  * @brief Makes IAM password credentials. No request is sent until the first call.
  *
  * A client using them requests a token from IAM on first use, sends it as
@@ -149,6 +158,15 @@ typedef struct hwai_credentials_chain_options {
     {                                                            \
         HWAI_CREDENTIALS_CHAIN_OPTIONS_VERSION, NULL, 0, NULL, 0 \
     }
+
+/**
+ * @brief Initialises @p opts to the defaults of the given struct version.
+ *
+ * @retval HWAI_OK             success
+ * @retval HWAI_E_INVALID_ARG  @p opts is NULL or @p version is unknown
+ */
+HWAI_API HWAI_NODISCARD hwai_status
+hwai_credentials_chain_options_init(hwai_credentials_chain_options *opts, unsigned int version);
 
 /**
  * @brief Finds AK/SK credentials the way the official Huawei Cloud SDKs do.

@@ -7,6 +7,11 @@
  * failure: the HTTP status, the service's error code (such as `APIG.0301`), a
  * message, the request id and the number of attempts. Pass NULL when the status
  * alone is enough. There is no thread-local "last error".
+ *
+ * Set `*err` to NULL before the first call. On failure a call stores a new
+ * error there, freeing the one it held; on success it leaves `*err` as it was.
+ * So one variable can serve several calls, but test the returned status, not
+ * `*err`, and free `*err` with hwai_error_free() when done.
  */
 #ifndef HWAI_ERROR_H
 #define HWAI_ERROR_H

@@ -135,3 +135,18 @@ void hwai__auth_token_rejected(
         hwai__token_invalidate(client->tokens, scope->region, scope->project_id, token);
     }
 }
+
+void hwai__auth_redact_error(hwai_error **err, const hwai_credentials *creds, const char *token)
+{
+    if (!err || !*err) {
+        return;
+    }
+    const char *secrets[] = {
+        token,
+        creds ? creds->sk : NULL,
+        creds ? creds->security_token : NULL,
+        creds ? creds->api_key : NULL,
+        creds ? creds->password : NULL,
+    };
+    hwai__error_redact(*err, secrets, sizeof(secrets) / sizeof(secrets[0]));
+}

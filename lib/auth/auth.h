@@ -42,6 +42,10 @@ hwai_status hwai__auth_apply(
     char **token_used_out,
     hwai_error **err);
 
+/* Masks the secrets of creds (SK, security token, API key, password) and the
+ * IAM token sent, when a server echoed them into *err. */
+void hwai__auth_redact_error(hwai_error **err, const hwai_credentials *creds, const char *token);
+
 /* Called after a 401 to a request that carried token: drops the cached token
  * so the next attempt fetches a new one. */
 void hwai__auth_token_rejected(

@@ -788,3 +788,14 @@ hwai_status hwai_credentials_new_from_chain(
     hwai__buf_cleanup(&tried);
     return status;
 }
+
+hwai_status
+hwai_credentials_chain_options_init(hwai_credentials_chain_options *opts, unsigned int version)
+{
+    if (!opts || version != HWAI_CREDENTIALS_CHAIN_OPTIONS_VERSION) {
+        return HWAI_E_INVALID_ARG;
+    }
+    hwai_credentials_chain_options init = HWAI_CREDENTIALS_CHAIN_OPTIONS_INIT;
+    *opts = init;
+    return HWAI_OK;
+}

@@ -582,3 +582,13 @@ bool hwai__parse_utc_time(const char *text, int64_t *out)
     *out = days * 86400 + (int64_t)hour * 3600 + (int64_t)minute * 60 + second;
     return true;
 }
+
+hwai_status hwai_iam_password_options_init(hwai_iam_password_options *opts, unsigned int version)
+{
+    if (!opts || version != HWAI_IAM_PASSWORD_OPTIONS_VERSION) {
+        return HWAI_E_INVALID_ARG;
+    }
+    hwai_iam_password_options init = HWAI_IAM_PASSWORD_OPTIONS_INIT;
+    *opts = init;
+    return HWAI_OK;
+}

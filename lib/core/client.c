@@ -165,6 +165,48 @@ copy_strings(hwai_client *client, const hwai_client_options *opts, hwai_error **
     return HWAI_OK;
 }
 
+/* Region ids look like "cn-north-4"; anything else could steer the host name
+ * built from them (https://iam.<region>.myhuaweicloud.com) elsewhere. */
+static hwai_status check_region(const char *name, const char *region, hwai_error **err)
+{
+    if (!region) {
+        return HWAI_OK;
+    }
+    size_t len = strlen(region);
+    bool ok = len > 0 && len <= 64;
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = region[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    }
+    if (!ok) {
+        return hwai__error_set(
+            err, HWAI_E_INVALID_ARG,
+            "%s is not a region id: use lower-case letters, digits and '-', such as cn-north-4",
+            name);
+    }
+    return HWAI_OK;
+}
+
+/* A base URL carries no credentials, query or fragment: a signature covers one
+ * path, and userinfo would put a secret where logs show URLs. */
+static hwai_status check_base_url(const char *name, const char *url, hwai_error **err)
+{
+    if (!url) {
+        return HWAI_OK;
+    }
+    const char *authority = strstr(url, "://");
+    authority = authority ? authority + 3 : url;
+    size_t authority_len = strcspn(authority, "/?#");
+    if (memchr(authority, '@', authority_len) || strpbrk(url, "?#")) {
+        return hwai__error_set(
+            err, HWAI_E_INVALID_ARG,
+            "%s must be a plain base URL such as https://host:port/path, without user "
+            "information, query or fragment",
+            name);
+    }
+    return HWAI_OK;
+}
+
 static hwai_status check_file_option(const char *name, const char *path, hwai_error **err)
 {
     if (path && access(path, R_OK) != 0) {
@@ -186,6 +228,37 @@ static hwai_status check_options(const hwai_client_options *opts, hwai_error **e
     if (opts->user_agent_suffix && strpbrk(opts->user_agent_suffix, "\r\n")) {
         return hwai__error_set(
             err, HWAI_E_INVALID_ARG, "user_agent_suffix must not contain CR or LF");
+    }
+    if (opts->signing_algorithm < 0 || opts->signing_algorithm > HWAI_SIGN_SDK_HMAC_SM3) {
+        return hwai__error_set(
+            err, HWAI_E_INVALID_ARG, "signing_algorithm %d is not a known algorithm",
+            (int)opts->signing_algorithm);
+    }
+    hwai_status checked = check_region("region", opts->region, err);
+    if (checked == HWAI_OK) {
+        checked = check_base_url("endpoint", opts->endpoint, err);
+    }
+    if (checked == HWAI_OK) {
+        checked = check_base_url("iam_endpoint", opts->iam_endpoint, err);
+    }
+    for (size_t i = 0; checked == HWAI_OK && opts->services && i < opts->service_count; i++) {
+        checked = check_region("services[].region", opts->services[i].region, err);
+        if (checked == HWAI_OK) {
+            checked = check_base_url("services[].endpoint", opts->services[i].endpoint, err);
+        }
+        if (checked == HWAI_OK && (opts->services[i].signing_algorithm < 0 ||
+                                   opts->services[i].signing_algorithm > HWAI_SIGN_SDK_HMAC_SM3)) {
+            checked = hwai__error_set(
+                err, HWAI_E_INVALID_ARG, "services[%zu].signing_algorithm is not a known algorithm",
+                i);
+        }
+    }
+    for (size_t i = 0;
+         checked == HWAI_OK && opts->region_projects && i < opts->region_project_count; i++) {
+        checked = check_region("region_projects[].region", opts->region_projects[i].region, err);
+    }
+    if (checked != HWAI_OK) {
+        return checked;
     }
     const char *files[][2] = {
         { "ca_file", opts->ca_file },
@@ -256,6 +329,19 @@ hwai_status hwai_client_new(hwai_client **out, const hwai_client_options *opts, 
     if (status == HWAI_OK) {
         status = copy_allowed_hosts(client, opts, err);
     }
+    if (status == HWAI_OK && opts->proxy_url) {
+        hwai__url proxy;
+        status = hwai__url_parse(&proxy, opts->proxy_url, NULL);
+        if (status != HWAI_OK) {
+            status = hwai__error_set(
+                err, HWAI_E_INVALID_ARG,
+                "proxy_url is not a valid http(s) URL; write it as http://host:port");
+        } else {
+            client->proxy_host = hwai__strdup(proxy.host);
+            hwai__url_cleanup(&proxy);
+            status = client->proxy_host ? HWAI_OK : HWAI_E_NOMEM;
+        }
+    }
     if (status == HWAI_OK && client->endpoint) {
         status = hwai__endpoint_check(client, client->endpoint, err);
     }
@@ -323,6 +409,7 @@ void hwai_client_free(hwai_client *client)
     }
     free(client->region_projects);
     free(client->iam_endpoint);
+    free(client->proxy_host);
     free(client->region);
     free(client->project_id);
     free(client->endpoint);

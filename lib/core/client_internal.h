@@ -35,6 +35,9 @@ struct hwai_client {
     /* IAM tokens of IAM password credentials, and project ids found through
      * IAM, shared by the client's threads. */
     struct hwai__token_cache *tokens;
+    /* Host of the proxy, when one is set: plain http:// through it leaves the
+     * machine, so it must pass the same check as a plain http:// endpoint. */
+    char *proxy_host;
 };
 
 /* Sends one log line through the client's callback when its level allows.

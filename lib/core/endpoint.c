@@ -138,7 +138,12 @@ const char *hwai__service_project_id(const hwai_client *client, hwai_service ser
     if (!hwai__str_empty(client->project_id)) {
         return client->project_id;
     }
-    return hwai_credentials_project_id(client->credentials);
+    const hwai_credentials *creds = client->credentials;
+    if (creds && creds->kind == HWAI_CREDENTIALS_IAM_PASSWORD) {
+        /* The project an IAM token is scoped to is the one its calls address. */
+        return creds->iam_project_id;
+    }
+    return hwai_credentials_project_id(creds);
 }
 
 hwai_sign_algorithm hwai__service_algorithm(const hwai_client *client, hwai_service service)
@@ -295,6 +300,14 @@ hwai_status hwai__endpoint_check(const hwai_client *client, const char *url, hwa
             "plain http:// to '%s' is not allowed: use https://, or add the host to "
             "http_allowed_hosts",
             parsed.host);
+    } else if (
+        strcmp(parsed.scheme, "http") == 0 && client->proxy_host &&
+        !host_allowed(client, client->proxy_host)) {
+        status = hwai__error_set(
+            err, HWAI_E_INSECURE_URL,
+            "plain http:// to '%s' through the proxy '%s' would leave this machine "
+            "unencrypted: use https://, or add the proxy host to http_allowed_hosts",
+            parsed.host, client->proxy_host);
     }
     hwai__url_cleanup(&parsed);
     return status;

@@ -37,6 +37,63 @@ const char *hwai_status_str(hwai_status status)
     return "unknown status";
 }
 
+/* Longest message kept; a service may send megabytes of error text. */
+#define MAX_MESSAGE_BYTES 2048
+/* Longest service code or request id kept. */
+#define MAX_FIELD_BYTES 256
+
+/* Length of the valid UTF-8 sequence starting at p (at most len bytes), or 0. */
+static size_t utf8_sequence_length(const unsigned char *p, size_t len)
+{
+    size_t need = p[0] < 0x80           ? 1
+                  : (p[0] >> 5) == 0x6  ? 2
+                  : (p[0] >> 4) == 0xe  ? 3
+                  : (p[0] >> 3) == 0x1e ? 4
+                                        : 0;
+    if (need == 0 || need > len) {
+        return 0;
+    }
+    for (size_t i = 1; i < need; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return need;
+}
+
+/* Makes text from a server safe for one log line and for bindings that decode
+ * UTF-8: control characters become spaces, invalid UTF-8 bytes become '?',
+ * and the text is cut at max_bytes on a character boundary, ending in "...". */
+char *hwai__clean_text(const char *text, size_t max_bytes)
+{
+    if (!text) {
+        return NULL;
+    }
+    size_t len = strlen(text);
+    hwai__buf out = HWAI__BUF_INIT;
+    hwai__buf_reserve(&out, len < max_bytes ? len : max_bytes);
+    const unsigned char *p = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = utf8_sequence_length(p + i, len - i);
+        if (out.len + (n ? n : 1) > max_bytes) {
+            hwai__buf_append_str(&out, "...");
+            break;
+        }
+        if (n == 0) {
+            hwai__buf_append_char(&out, '?');
+            i++;
+        } else if (n == 1 && (p[i] < 0x20 || p[i] == 0x7f)) {
+            hwai__buf_append_char(&out, ' ');
+            i++;
+        } else {
+            hwai__buf_append(&out, p + i, n);
+            i += n;
+        }
+    }
+    return hwai__buf_detach(&out);
+}
+
 static hwai_status error_vset(
     hwai_error **err,
     hwai_status status,
@@ -59,9 +116,10 @@ static hwai_status error_vset(
     hwai__buf_vprintf(&msg, fmt, ap);
     e->status = status;
     e->http_status = http_status;
-    e->message = hwai__buf_detach(&msg);
-    e->code = hwai__strdup(code);
-    e->request_id = hwai__strdup(request_id);
+    e->message = hwai__clean_text(msg.data ? msg.data : "", MAX_MESSAGE_BYTES);
+    e->code = hwai__clean_text(code, MAX_FIELD_BYTES);
+    e->request_id = hwai__clean_text(request_id, MAX_FIELD_BYTES);
+    hwai__buf_cleanup(&msg);
     *err = e;
     return status;
 }
@@ -119,7 +177,7 @@ void hwai__error_set_response(hwai_error **err, int http_status, const char *req
     }
     (*err)->http_status = http_status;
     if (request_id && !(*err)->request_id) {
-        (*err)->request_id = hwai__strdup(request_id);
+        (*err)->request_id = hwai__clean_text(request_id, MAX_FIELD_BYTES);
     }
 }
 
@@ -162,4 +220,28 @@ void hwai_error_free(hwai_error *err)
     free(err->code);
     free(err->request_id);
     free(err);
+}
+
+/* Overwrites every occurrence of secret in text with '*'. */
+static void mask_in_place(char *text, const char *secret)
+{
+    size_t len = secret ? strlen(secret) : 0;
+    /* Very short values would mask ordinary words; real secrets are longer. */
+    if (!text || len < 6) {
+        return;
+    }
+    for (char *hit = strstr(text, secret); hit; hit = strstr(hit + len, secret)) {
+        memset(hit, '*', len);
+    }
+}
+
+void hwai__error_redact(hwai_error *err, const char *const *secrets, size_t count)
+{
+    if (!err) {
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        mask_in_place(err->message, secrets[i]);
+        mask_in_place(err->code, secrets[i]);
+    }
 }

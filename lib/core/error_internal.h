@@ -36,6 +36,15 @@ void hwai__error_prefix(hwai_error **err, const char *context);
 
 void hwai__error_set_attempts(hwai_error **err, unsigned int attempts);
 
+/* Copies text received from a server so it is safe for a message or a log
+ * line: control characters become spaces, invalid UTF-8 bytes '?', and it is
+ * cut at max_bytes on a character boundary. NULL for NULL. */
+char *hwai__clean_text(const char *text, size_t max_bytes);
+
+/* Masks each of the secrets (entries may be NULL) wherever the message or code
+ * of err repeats it, as a service may echo a rejected key back. */
+void hwai__error_redact(hwai_error *err, const char *const *secrets, size_t count);
+
 /* Records the HTTP status and request id of the response an error came from. */
 void hwai__error_set_response(hwai_error **err, int http_status, const char *request_id);
 

@@ -228,11 +228,12 @@ void hwai__pipeline_log_result(
     hwai_error **err)
 {
     if (status == HWAI_OK) {
-        const char *request_id = hwai__headers_get(&resp->headers, "X-Request-Id");
+        char *request_id = hwai__clean_text(hwai__headers_get(&resp->headers, "X-Request-Id"), 128);
         hwai__log(
             client, resp->status >= 400 ? HWAI_LOG_WARN : HWAI_LOG_INFO,
             "%s %s %s -> HTTP %d in %ld ms (request id %s)", call->operation, call->method,
             prep->uri.data, resp->status, elapsed_ms, request_id ? request_id : "none");
+        free(request_id);
     } else {
         hwai__log(
             client, HWAI_LOG_WARN, "%s %s %s failed after %ld ms: %s", call->operation,
@@ -270,6 +271,12 @@ hwai_status hwai__pipeline_check_status(
             "%s responded with a redirect (HTTP %d) to '%s'; redirects are not followed, so "
             "point the endpoint at the final URL",
             call->operation, resp->status, location ? location : "");
+    }
+    if (resp->status == 407) {
+        return hwai__error_set_http(
+            err, HWAI_E_SERVICE, 407, "407", hwai__headers_get(&resp->headers, "X-Request-Id"),
+            "the proxy rejected the request (HTTP 407 Proxy Authentication Required): check "
+            "the proxy user name and password");
     }
     if (resp->status >= 400) {
         return hwai__error_from_response(resp, call->operation, err);
@@ -381,6 +388,7 @@ hwai_status hwai__pipeline_send(
         if (status == HWAI_OK) {
             break;
         }
+        hwai__auth_redact_error(err, prep.credentials, prep.token_used);
         /* An IAM token the gateway no longer takes gets one refresh and one more
          * try, outside the retry budget; a second rejection is returned. */
         if (hwai__pipeline_token_rejected(client, call, &prep, resp, &token_refreshed)) {
@@ -402,6 +410,7 @@ hwai_status hwai__pipeline_send(
         }
     }
     hwai__error_set_attempts(err, attempt);
+    resp->attempts = attempt;
     hwai__prepared_cleanup(&prep);
     return status;
 }
@@ -431,10 +440,12 @@ hwai_status hwai__pipeline_json(
     const char *request_id = hwai__headers_get(&resp->headers, "X-Request-Id");
     const char *content_type = hwai__headers_get(&resp->headers, "Content-Type");
     if (content_type && !hwai__content_type_is_json(content_type)) {
-        return hwai__error_set_http(
+        hwai__error_set_http(
             err, HWAI_E_CONTENT_TYPE, resp->status, NULL, request_id,
             "%s response has Content-Type '%s', expected application/json", call->operation,
             content_type);
+        hwai__error_set_attempts(err, resp->attempts);
+        return HWAI_E_CONTENT_TYPE;
     }
     status = hwai__json_parse(
         resp->body.data ? resp->body.data : "", resp->body.len, HWAI__JSON_MAX_DEPTH, root_out,
@@ -445,6 +456,7 @@ hwai_status hwai__pipeline_json(
         hwai__error_prefix(err, context.data ? context.data : call->operation);
         hwai__buf_cleanup(&context);
         hwai__error_set_response(err, resp->status, request_id);
+        hwai__error_set_attempts(err, resp->attempts);
         return status;
     }
     if (call->error_code_in_success && !hwai__str_empty(hwai__json_str(*root_out, "error_code"))) {
@@ -455,6 +467,9 @@ hwai_status hwai__pipeline_json(
             message ? message : "service reported an error");
         json_decref(*root_out);
         *root_out = NULL;
+    }
+    if (status != HWAI_OK) {
+        hwai__error_set_attempts(err, resp->attempts);
     }
     return status;
 }

@@ -41,6 +41,7 @@ hwai_status hwai_chat(
         .path = route.path.data,
         .body = body,
         .body_len = body_len,
+        .error_code_in_success = true,
         .deadline_ms = req->deadline_ms,
         .cancel = req->cancel,
     };

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/auth.h"
 #include "core/client_internal.h"
 #include "core/error_internal.h"
 #include "json/json.h"
@@ -12,6 +13,7 @@
 #include "util/str.h"
 
 struct hwai_chat_stream {
+    hwai_client *client;
     hwai__event_stream *events;
     hwai_chat_chunk chunk;
     /* JSON of the chunk handed out last; its strings back chunk. */
@@ -51,6 +53,7 @@ hwai_status hwai_chat_stream_open(
         return hwai__error_set(err, HWAI_E_NOMEM, "out of memory opening a chat stream");
     }
     clock_gettime(CLOCK_MONOTONIC, &s->opened);
+    s->client = client;
     s->summary.first_chunk_ms = -1;
     s->summary.content = "";
     hwai__chat_route route = { 0 };
@@ -109,6 +112,10 @@ static hwai_status finish(hwai_chat_stream *s, hwai_status status, hwai_error **
     s->finished = true;
     s->final_status = status;
     if (err && *err && status != HWAI_OK) {
+        if (hwai_error_http_status(*err) == 0) {
+            hwai__error_set_response(err, s->summary.http_status, s->request_id);
+        }
+        hwai__auth_redact_error(err, s->client->credentials, NULL);
         s->final_error = copy_error(*err);
     }
     return status;
@@ -153,6 +160,11 @@ static bool report_error_object(hwai_chat_stream *s, json_t *root, hwai_error **
 static hwai_status append_summary(hwai_chat_stream *s, const hwai_chat_chunk *chunk)
 {
     if (chunk->index == 0 && chunk->content_len > 0) {
+        /* The summary keeps every piece, so an endless stream must stop here
+         * rather than exhaust memory. */
+        if (s->content.len + chunk->content_len > s->client->max_response_bytes) {
+            return HWAI_E_RESPONSE_TOO_LARGE;
+        }
         hwai__buf_append(&s->content, chunk->content, chunk->content_len);
         if (s->content.oom) {
             return HWAI_E_NOMEM;
@@ -248,7 +260,15 @@ read_chunk(hwai_chat_stream *s, const hwai__sse_event *event, bool cut, hwai_err
     }
     s->chunk.raw_json = s->chunk_raw.data;
     s->chunk.raw_json_len = s->chunk_raw.len;
-    if (append_summary(s, &s->chunk) != HWAI_OK) {
+    status = append_summary(s, &s->chunk);
+    if (status == HWAI_E_RESPONSE_TOO_LARGE) {
+        hwai__error_set(
+            err, status,
+            "chat stream text exceeds the maximum of %zu bytes; raise max_response_bytes",
+            s->client->max_response_bytes);
+        return finish(s, status, err);
+    }
+    if (status != HWAI_OK) {
         return finish(s, hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading a chunk"), err);
     }
     return HWAI_OK;

@@ -320,6 +320,7 @@ open_with_retries(hwai__event_stream *s, const hwai__call *call, hwai_error **er
         if (status == HWAI_OK) {
             break;
         }
+        hwai__auth_redact_error(err, prep.credentials, prep.token_used);
         if (hwai__pipeline_token_rejected(s->client, call, &prep, &s->resp, &token_refreshed)) {
             attempt--;
             status = HWAI_OK;

@@ -66,8 +66,8 @@ static hwai_status fail_line_too_large(const hwai__sse_parser *parser, hwai_erro
     return hwai__error_set(
         err, HWAI_E_STREAM_EVENT_TOO_LARGE,
         "server-sent event line longer than %zu bytes, which is the maximum event size "
-        "of %zu bytes plus room for a field name. Raise the maximum event size if the "
-        "service sends larger events",
+        "of %zu bytes plus room for a field name; the service sent more than a chat "
+        "chunk ever holds, so the stream was stopped",
         parser->max_line_bytes, parser->max_event_bytes);
 }
 
@@ -135,8 +135,8 @@ append_data(hwai__sse_parser *parser, const char *value, size_t len, hwai_error 
         len > parser->max_event_bytes - parser->data.len) {
         return hwai__error_set(
             err, HWAI_E_STREAM_EVENT_TOO_LARGE,
-            "server-sent event data larger than the maximum event size of %zu bytes. "
-            "Raise the maximum event size if the service sends larger events",
+            "server-sent event data larger than the maximum event size of %zu bytes; the "
+            "service sent more than a chat chunk ever holds, so the stream was stopped",
             parser->max_event_bytes);
     }
     if (!hwai__buf_append(&parser->data, value, len) ||

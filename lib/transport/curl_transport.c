@@ -282,13 +282,24 @@ static hwai_status map_curl_code(hwai__curl_transfer *xfer, CURLcode rc, hwai_er
     case CURLE_COULDNT_CONNECT:
         return hwai__error_set(err, HWAI_E_CONNECT, "could not connect: %s", detail);
     case CURLE_OPERATION_TIMEDOUT:
-        return hwai__error_set(err, HWAI_E_TIMEOUT, "request timed out: %s", detail);
+        return hwai__error_set(
+            err, HWAI_E_TIMEOUT,
+            "request timed out (see the timeout_ms and connect_timeout_ms client options): %s",
+            detail);
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR: return hwai__error_set(err, HWAI_E_TLS, "TLS failed: %s", detail);
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        /* A server that rejects the client certificate sends a TLS alert, which
+         * libcurl reports as a failed read rather than a TLS error. */
+        if (strstr(detail, "alert")) {
+            return hwai__error_set(err, HWAI_E_TLS, "TLS failed: %s", detail);
+        }
+        return hwai__error_set(err, HWAI_E_TRANSPORT, "transfer failed: %s", detail);
     case CURLE_OUT_OF_MEMORY: return hwai__error_set(err, HWAI_E_NOMEM, "out of memory in libcurl");
     default: return hwai__error_set(err, HWAI_E_TRANSPORT, "transfer failed: %s", detail);
     }

@@ -34,11 +34,13 @@ typedef struct hwai__http_response {
      * responses and redirects are dropped. */
     hwai__headers headers;
     hwai__buf body;
+    /* Attempts the pipeline made to get this response. */
+    unsigned int attempts;
 } hwai__http_response;
 
-#define HWAI__HTTP_RESPONSE_INIT              \
-    {                                         \
-        0, HWAI__HEADERS_INIT, HWAI__BUF_INIT \
+#define HWAI__HTTP_RESPONSE_INIT                 \
+    {                                            \
+        0, HWAI__HEADERS_INIT, HWAI__BUF_INIT, 0 \
     }
 
 void hwai__http_response_cleanup(hwai__http_response *resp);

@@ -422,6 +422,27 @@ static void test_stream_silence_times_out(void **state)
     hwai_client_free(client);
 }
 
+/* The stream's summary keeps all text, so max_response_bytes bounds it: an
+ * endless stream ends with an error instead of exhausting memory. */
+static void test_stream_text_capped(void **state)
+{
+    (void)state;
+    hwai_credentials *creds = NULL;
+    assert_int_equal(hwai_credentials_new_aksk(&creds, EMU_AK, EMU_SK, NULL, NULL), HWAI_OK);
+    hwai_client_options opts = HWAI_CLIENT_OPTIONS_INIT;
+    opts.endpoint = emu.base_url;
+    opts.project_id = EMU_PROJECT_ID;
+    opts.credentials = creds;
+    opts.max_response_bytes = 24;
+    hwai_client *client = NULL;
+    assert_int_equal(hwai_client_new(&client, &opts, NULL), HWAI_OK);
+    hwai_credentials_free(creds);
+    size_t text_len = 0;
+    assert_int_equal(drain_stream(client, &text_len), HWAI_E_RESPONSE_TOO_LARGE);
+    assert_true(text_len <= 24);
+    hwai_client_free(client);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +459,7 @@ int main(void)
         cmocka_unit_test_setup(test_oversize_body_rejected, reset_emulator),
         cmocka_unit_test_setup(test_stream_comments_reset_idle_timer, reset_emulator),
         cmocka_unit_test_setup(test_stream_silence_times_out, reset_emulator),
+        cmocka_unit_test_setup(test_stream_text_capped, reset_emulator),
     };
     return cmocka_run_group_tests_name("fault-matrix", tests, group_setup, group_teardown);
 }

@@ -346,6 +346,83 @@ static void test_chat_deployment_id_is_encoded(void **state)
     hwai_client_free(client);
 }
 
+
+/* A service that echoes the rejected key back must not put it in the error. */
+static void test_chat_echoed_api_key_masked(void **state)
+{
+    (void)state;
+    assert_true(test_emulator_script(
+        &fixture_emulator,
+        "{\"route\":\"chat\",\"responses\":[{\"status\":401,\"body\":"
+        "\"{\\\"error\\\":{\\\"code\\\":\\\"invalid_api_key\\\",\\\"message\\\":"
+        "\\\"Incorrect API key provided: " EMU_API_KEY "\\\"}}\"}]}"));
+    fixture_options opts = {.api_key = EMU_API_KEY};
+    hwai_client *client = fixture_client(&opts);
+    hwai_chat_request req = HWAI_CHAT_REQUEST_INIT;
+    req.model = "m";
+    req.messages = &question[1];
+    req.message_count = 1;
+    hwai_chat_result *result = NULL;
+    hwai_error *err = NULL;
+    assert_int_equal(hwai_chat(&result, client, &req, &err), HWAI_E_SERVICE);
+    assert_null(strstr(hwai_error_message(err), EMU_API_KEY));
+    assert_non_null(strstr(hwai_error_message(err), "Incorrect API key provided"));
+    hwai_error_free(err);
+    hwai_client_free(client);
+}
+
+/* Control characters, invalid UTF-8 and megabytes of error text from a server
+ * are cleaned and cut before they reach a message. */
+static void test_chat_hostile_error_text_cleaned(void **state)
+{
+    (void)state;
+    size_t big = 10000;
+    char *script = malloc(big + 512);
+    int n = snprintf(script, 512,
+                     "{\"route\":\"chat\",\"responses\":[{\"status\":500,"
+                     "\"headers\":{\"X-Request-Id\":\"id\\u001b[31m\"},\"body\":\""
+                     "{\\\"error_code\\\":\\\"E\\\",\\\"error_msg\\\":\\\"line1\\\\nline2 ");
+    memset(script + n, 'x', big);
+    strcpy(script + n + big, "\\\"}\"}]}");
+    /* HTTP 500 is retried: queue the same answer for every attempt. */
+    for (unsigned int i = 0; i < HWAI_DEFAULT_MAX_ATTEMPTS; i++) {
+        assert_true(test_emulator_script(&fixture_emulator, script));
+    }
+    free(script);
+    hwai_client *client = fixture_client(NULL);
+    hwai_chat_request req = pangu_request();
+    hwai_chat_result *result = NULL;
+    hwai_error *err = NULL;
+    hwai_status status = hwai_chat(&result, client, &req, &err);
+    assert_int_not_equal(status, HWAI_OK);
+    const char *message = hwai_error_message(err);
+    assert_true(strlen(message) <= 2100);
+    assert_null(strchr(message, '\n'));
+    const char *request_id = hwai_error_request_id(err);
+    assert_non_null(request_id);
+    assert_null(strchr(request_id, '\x1b'));
+    hwai_error_free(err);
+    hwai_client_free(client);
+}
+
+/* HTTP 200 with error_code and error_msg is the service's error, not a
+ * malformed answer. */
+static void test_chat_error_code_with_200(void **state)
+{
+    (void)state;
+    hwai_chat_result *result = NULL;
+    hwai_error *err = NULL;
+    hwai_status status = chat_with_scripted_answer(
+        "{\"route\":\"chat\",\"responses\":[{\"status\":200,\"body\":"
+        "\"{\\\"error_code\\\":\\\"PANGU.1001\\\",\\\"error_msg\\\":\\\"quota used up\\\"}\"}]}",
+        &result, &err);
+    assert_int_equal(status, HWAI_E_SERVICE);
+    assert_string_equal(hwai_error_code(err), "PANGU.1001");
+    assert_string_equal(hwai_error_message(err), "quota used up");
+    assert_int_equal(hwai_error_attempts(err), 1);
+    hwai_error_free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +440,9 @@ int main(void)
         cmocka_unit_test(test_chat_missing_project_id_sends_nothing),
         cmocka_unit_test(test_chat_rejects_bad_requests),
         cmocka_unit_test(test_chat_deployment_id_is_encoded),
+        cmocka_unit_test(test_chat_echoed_api_key_masked),
+        cmocka_unit_test(test_chat_hostile_error_text_cleaned),
+        cmocka_unit_test(test_chat_error_code_with_200),
     };
     return cmocka_run_group_tests_name("chat", tests, fixture_group_setup, fixture_group_teardown);
 }
