@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads the rest of `file` into `out` and returns 0 or an errno value. */
+/* Largest message or body read: 64 MiB, the library's default response limit,
+ * so `hwai chat - < /dev/zero` stops instead of exhausting memory. */
+#define MAX_INPUT_BYTES (64u * 1024u * 1024u)
+
+/* Reads the rest of `file` into `out` and returns 0, EFBIG past the limit, or
+ * an errno value. */
 static int read_stream(FILE *file, cli_bytes *out)
 {
     size_t capacity = 4096;
@@ -17,6 +22,10 @@ static int read_stream(FILE *file, cli_bytes *out)
         return ENOMEM;
     }
     for (;;) {
+        if (len > MAX_INPUT_BYTES) {
+            free(data);
+            return EFBIG;
+        }
         /* Keep one byte free for the terminating NUL. */
         if (capacity - len < 2) {
             char *bigger = capacity <= SIZE_MAX / 2 ? realloc(data, capacity * 2) : NULL;
@@ -62,6 +71,10 @@ int cli_read_input(const char *command, const char *content, const char *path, c
     }
 
 done:
+    if (error == EFBIG) {
+        return cli_usage_error(
+            command, "%s is larger than %u MiB", content, MAX_INPUT_BYTES / (1024u * 1024u));
+    }
     if (error == ENOMEM) {
         return cli_fail("cannot read %s: %s", content, strerror(error));
     }
