@@ -113,8 +113,10 @@ typedef struct hwai_signed_request {
  * @retval HWAI_OK             success
  * @retval HWAI_E_INVALID_ARG  a NULL argument, a URL without scheme, host or path,
  *                             or credentials that are not AK/SK
- * @retval HWAI_E_SIGN         a malformed `X-Sdk-Date`, a header name that differs
- *                             from another only in case, or bad percent-encoding
+ * @retval HWAI_E_SIGN         a malformed `X-Sdk-Date`, or a header name that differs
+ *                             from another only in case. A `%` not followed by two hex
+ *                             digits is kept as a literal `%` (sent as `%25`), as the
+ *                             official signer reads it
  * @retval HWAI_E_UNSUPPORTED  an algorithm this build lacks
  * @retval HWAI_E_NOMEM        out of memory
  */

@@ -145,9 +145,14 @@ def main(argv=None):
     port = emulator.server_address[1]
     shown_host = "[%s]" % args.host if ":" in args.host else args.host
     print("listening on http://%s:%d" % (shown_host, port), flush=True)
-    LOG.info(
-        "emulator started on %s:%d (access key %s, project %s)", shown_host, port, config.access_key, config.project_id
-    )
+    if not args.quiet:
+        LOG.info(
+            "emulator started on %s:%d (access key %s, project %s)",
+            shown_host,
+            port,
+            config.access_key,
+            config.project_id,
+        )
 
     def stop(signum, _frame):
         LOG.info("received %s, stopping", signal.Signals(signum).name)
