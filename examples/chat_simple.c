@@ -14,8 +14,8 @@ int main(int argc, char **argv)
     hwai_error *err = NULL;
 
     hwai_chat_message messages[] = {
-        {"system", "You are a helpful assistant.", 0},
-        {"user", argv[2], 0},
+        { "system", "You are a helpful assistant.", 0 },
+        { "user", argv[2], 0 },
     };
     hwai_chat_request req = HWAI_CHAT_REQUEST_INIT;
     req.deployment_id = argv[1];
@@ -30,10 +30,10 @@ int main(int argc, char **argv)
     fwrite(choice->content, 1, choice->content_len, stdout);
     printf("\n");
     if (result->usage.present) {
-        fprintf(stderr, "tokens: %lld prompt, %lld completion (request id %s)\n",
-                (long long)result->usage.prompt_tokens,
-                (long long)result->usage.completion_tokens,
-                result->request_id ? result->request_id : "none");
+        fprintf(
+            stderr, "tokens: %lld prompt, %lld completion (request id %s)\n",
+            (long long)result->usage.prompt_tokens, (long long)result->usage.completion_tokens,
+            result->request_id ? result->request_id : "none");
     }
     hwai_chat_result_free(result);
     hwai_client_free(client);

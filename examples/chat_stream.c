@@ -13,7 +13,7 @@ int main(int argc, char **argv)
     hwai_client *client = example_client();
     hwai_error *err = NULL;
 
-    hwai_chat_message messages[] = {{"user", argv[2], 0}};
+    hwai_chat_message messages[] = { { "user", argv[2], 0 } };
     hwai_chat_request req = HWAI_CHAT_REQUEST_INIT;
     req.deployment_id = argv[1];
     req.messages = messages;
@@ -31,9 +31,10 @@ int main(int argc, char **argv)
 
     /* The summary keeps the text received so far, also after an error. */
     const hwai_chat_stream_summary *summary = hwai_chat_stream_summary_get(stream);
-    fprintf(stderr, "%zu bytes, first piece after %lld ms, finish reason %s\n",
-            summary->content_len, (long long)summary->first_chunk_ms,
-            summary->finish_reason ? summary->finish_reason : "none");
+    fprintf(
+        stderr, "%zu bytes, first piece after %lld ms, finish reason %s\n", summary->content_len,
+        (long long)summary->first_chunk_ms,
+        summary->finish_reason ? summary->finish_reason : "none");
     hwai_chat_stream_free(stream);
     hwai_client_free(client);
     CHECK(status, err);

@@ -11,8 +11,9 @@
     do {                                                                              \
         hwai_status check_status_ = (call);                                           \
         if (check_status_ != HWAI_OK) {                                               \
-            fprintf(stderr, "%s failed: %s: %s\n", #call, hwai_status_str(check_status_), \
-                    hwai_error_message(err));                                         \
+            fprintf(                                                                  \
+                stderr, "%s failed: %s: %s\n", #call, hwai_status_str(check_status_), \
+                hwai_error_message(err));                                             \
             hwai_error_free(err);                                                     \
             exit(1);                                                                  \
         }                                                                             \
@@ -31,10 +32,11 @@ static inline hwai_client *example_client(void)
 {
     hwai_error *err = NULL;
     hwai_credentials *creds = NULL;
-    CHECK(hwai_credentials_new_aksk(&creds, env_or("HUAWEICLOUD_SDK_AK", ""),
-                                    env_or("HUAWEICLOUD_SDK_SK", ""),
-                                    getenv("HUAWEICLOUD_SDK_SECURITY_TOKEN"), &err),
-          err);
+    CHECK(
+        hwai_credentials_new_aksk(
+            &creds, env_or("HUAWEICLOUD_SDK_AK", ""), env_or("HUAWEICLOUD_SDK_SK", ""),
+            getenv("HUAWEICLOUD_SDK_SECURITY_TOKEN"), &err),
+        err);
     hwai_client_options opts = HWAI_CLIENT_OPTIONS_INIT;
     opts.endpoint = getenv("HWAI_ENDPOINT");
     opts.region = getenv("HUAWEICLOUD_SDK_REGION");

@@ -19,8 +19,9 @@ int main(int argc, char **argv)
 
     hwai_sentiment_result *result = NULL;
     CHECK(hwai_nlp_sentiment(&result, client, &req, &err), err);
-    printf("label: %d (%s)\nconfidence: %s\n", result->label,
-           hwai_sentiment_label_str(result->label), result->confidence_text);
+    printf(
+        "label: %d (%s)\nconfidence: %s\n", result->label, hwai_sentiment_label_str(result->label),
+        result->confidence_text);
     hwai_sentiment_result_free(result);
     hwai_client_free(client);
     return 0;

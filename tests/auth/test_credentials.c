@@ -64,15 +64,15 @@ static void test_aksk_invalid_args(void **state)
         const char *token;
         const char *named;
     } cases[] = {
-        {NULL, TEST_SK, NULL, "ak"},
-        {"", TEST_SK, NULL, "ak"},
-        {TEST_AK, NULL, NULL, "sk"},
-        {TEST_AK, "", NULL, "sk"},
-        {"AK WITH SPACE", TEST_SK, NULL, "ak"},
-        {"AK\r\nX-Injected: 1", TEST_SK, NULL, "ak"},
-        {"AK\xe4\xb8\xad", TEST_SK, NULL, "ak"},
-        {TEST_AK, TEST_SK, "tok\nen", "security_token"},
-        {TEST_AK, TEST_SK, "tok en", "security_token"},
+        { NULL, TEST_SK, NULL, "ak" },
+        { "", TEST_SK, NULL, "ak" },
+        { TEST_AK, NULL, NULL, "sk" },
+        { TEST_AK, "", NULL, "sk" },
+        { "AK WITH SPACE", TEST_SK, NULL, "ak" },
+        { "AK\r\nX-Injected: 1", TEST_SK, NULL, "ak" },
+        { "AK\xe4\xb8\xad", TEST_SK, NULL, "ak" },
+        { TEST_AK, TEST_SK, "tok\nen", "security_token" },
+        { TEST_AK, TEST_SK, "tok en", "security_token" },
     };
     /* A failed call must reset *out to NULL, so start from another pointer. */
     static hwai_credentials placeholder;

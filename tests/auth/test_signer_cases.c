@@ -30,8 +30,7 @@
 /* The signature of GET https://example.huaweicloud.com/path?limit=1 through hwai_sign(),
  * which also signs host; computed with Python's hmac and hashlib from the
  * canonical request in test_query_in_url_public_api. */
-#define LIMIT_WITH_HOST_SIGNATURE                                                                 \
-    "7eb88c06474c7197e670e0ae61651746453587eb5fad98074266578511cf3c01"
+#define LIMIT_WITH_HOST_SIGNATURE "7eb88c06474c7197e670e0ae61651746453587eb5fad98074266578511cf3c01"
 
 /* One hwai__sign() call and everything it owns. */
 typedef struct sign_case {
@@ -117,8 +116,8 @@ static void test_query_as_pairs_signed(void **state)
     assert_string_equal(c.result.signature, LIMIT_SIGNATURE);
     assert_string_not_equal(c.result.signature, NO_QUERY_SIGNATURE);
     assert_string_equal(
-        c.result.authorization, "SDK-HMAC-SHA256 Access=" TEST_AK
-                                ", SignedHeaders=x-sdk-date, Signature=" LIMIT_SIGNATURE);
+        c.result.authorization,
+        "SDK-HMAC-SHA256 Access=" TEST_AK ", SignedHeaders=x-sdk-date, Signature=" LIMIT_SIGNATURE);
     assert_string_equal(hwai__headers_get(&c.headers, "Authorization"), c.result.authorization);
     assert_string_equal(c.result.uri, "/path?limit=1");
     sign_case_cleanup(&c);
@@ -154,7 +153,7 @@ static void test_query_in_url_public_api(void **state)
 {
     (void)state;
     hwai_credentials *creds = test_credentials(NULL);
-    hwai_http_header headers[] = {{"X-Sdk-Date", TEST_DATE}};
+    hwai_http_header headers[] = { { "X-Sdk-Date", TEST_DATE } };
     hwai_sign_input input = HWAI_SIGN_INPUT_INIT;
     input.method = "get";
     input.url = "https://example.huaweicloud.com/path?limit=1";
@@ -219,7 +218,7 @@ static void test_query_order_public_api(void **state)
 {
     (void)state;
     hwai_credentials *creds = test_credentials(NULL);
-    hwai_http_header headers[] = {{"X-Sdk-Date", TEST_DATE}};
+    hwai_http_header headers[] = { { "X-Sdk-Date", TEST_DATE } };
     hwai_sign_input input = HWAI_SIGN_INPUT_INIT;
     input.method = "GET";
     input.url = "https://example.huaweicloud.com/v1/" PROJECT_ID "/items?" ORDER_QUERY;
@@ -244,8 +243,8 @@ static void test_query_order_pairs(void **state)
     sign_case c;
     sign_case_init(&c, "GET", "/v1/" PROJECT_ID "/items");
     const char *pairs[][2] = {
-        {"select-type", "2"}, {"select", ""}, {"tag", "b"},
-        {"tag", "a"},         {"tag", "10"},  {"tag", "9"},
+        { "select-type", "2" }, { "select", "" }, { "tag", "b" },
+        { "tag", "a" },         { "tag", "10" },  { "tag", "9" },
     };
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
         assert_true(hwai__query_add(&c.query, pairs[i][0], pairs[i][1]));
@@ -268,16 +267,18 @@ static void test_query_order_pairs(void **state)
 static void test_headers_duplicate_case_rejected(void **state)
 {
     (void)state;
-    hwai_http_header custom[] = {{"X-Sdk-Date", TEST_DATE}, {"X-Trace", "1"}, {"x-trace", "2"}};
-    hwai_http_header date[] = {{"X-Sdk-Date", TEST_DATE}, {"x-sdk-date", TEST_DATE}};
+    hwai_http_header custom[] = { { "X-Sdk-Date", TEST_DATE },
+                                  { "X-Trace", "1" },
+                                  { "x-trace", "2" } };
+    hwai_http_header date[] = { { "X-Sdk-Date", TEST_DATE }, { "x-sdk-date", TEST_DATE } };
     struct {
         const hwai_http_header *headers;
         size_t count;
         const char *first;
         const char *second;
     } cases[] = {
-        {custom, 3, "'X-Trace'", "'x-trace'"},
-        {date, 2, "'X-Sdk-Date'", "'x-sdk-date'"},
+        { custom, 3, "'X-Trace'", "'x-trace'" },
+        { date, 2, "'X-Sdk-Date'", "'x-sdk-date'" },
     };
     hwai_credentials *creds = test_credentials(NULL);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -303,7 +304,7 @@ static void test_headers_duplicate_case_rejected(void **state)
 static void test_header_control_value_rejected(void **state)
 {
     (void)state;
-    const char *values[] = {"a\r\nX-Injected: 1", "a\nb", "a\rb", "a\x01"};
+    const char *values[] = { "a\r\nX-Injected: 1", "a\nb", "a\rb", "a\x01" };
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         sign_case c;
         sign_case_init(&c, "GET", "/path");
@@ -427,7 +428,7 @@ static void test_date_invalid_rejected(void **state)
 static void test_date_valid_accepted(void **state)
 {
     (void)state;
-    const char *dates[] = {"20240229T000000Z", "20231231T235959Z", "20000229T120000Z"};
+    const char *dates[] = { "20240229T000000Z", "20231231T235959Z", "20000229T120000Z" };
     for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
         sign_case c;
         sign_case_init(&c, "GET", "/path");
@@ -471,10 +472,10 @@ static void test_empty_keys_rejected(void **state)
         const char *named;
         const char *other;
     } cases[] = {
-        {"", TEST_SK, "(AK)", TEST_SK},
-        {NULL, TEST_SK, "(AK)", TEST_SK},
-        {TEST_AK, "", "(SK)", TEST_AK},
-        {TEST_AK, NULL, "(SK)", TEST_AK},
+        { "", TEST_SK, "(AK)", TEST_SK },
+        { NULL, TEST_SK, "(AK)", TEST_SK },
+        { TEST_AK, "", "(SK)", TEST_AK },
+        { TEST_AK, NULL, "(SK)", TEST_AK },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sign_case c;
@@ -496,7 +497,7 @@ static void test_security_token_signed(void **state)
 {
     (void)state;
     hwai_credentials *creds = test_credentials("token-value");
-    hwai_http_header headers[] = {{"X-Sdk-Date", TEST_DATE}};
+    hwai_http_header headers[] = { { "X-Sdk-Date", TEST_DATE } };
     hwai_sign_input input = HWAI_SIGN_INPUT_INIT;
     input.method = "GET";
     input.url = "https://example.huaweicloud.com/path";
@@ -552,13 +553,13 @@ static void test_unsigned_payload_rule(void **state)
         bool adds_header;
         const char *payload_hash;
     } cases[] = {
-        {"text/plain", "hello", true, "UNSIGNED-PAYLOAD"},
-        {"application/octet-stream", "hello", true, "UNSIGNED-PAYLOAD"},
-        {"Application/JSON", "hello", true, "UNSIGNED-PAYLOAD"},
-        {"application/json", "hello", false, body_hash},
-        {"application/json;charset=UTF-8", "hello", false, body_hash},
-        {"application/bson", "hello", false, body_hash},
-        {"text/plain", "", true, EMPTY_SHA256},
+        { "text/plain", "hello", true, "UNSIGNED-PAYLOAD" },
+        { "application/octet-stream", "hello", true, "UNSIGNED-PAYLOAD" },
+        { "Application/JSON", "hello", true, "UNSIGNED-PAYLOAD" },
+        { "application/json", "hello", false, body_hash },
+        { "application/json;charset=UTF-8", "hello", false, body_hash },
+        { "application/bson", "hello", false, body_hash },
+        { "text/plain", "", true, EMPTY_SHA256 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sign_case c;
@@ -599,8 +600,7 @@ static void test_sm3_content_header(void **state)
     hwai_status status = sign_case_run(&c);
     if (hwai__sm3_available()) {
         assert_int_equal(status, HWAI_OK);
-        assert_string_equal(
-            hwai__headers_get(&c.headers, "X-Sdk-Content-Sm3"), "UNSIGNED-PAYLOAD");
+        assert_string_equal(hwai__headers_get(&c.headers, "X-Sdk-Content-Sm3"), "UNSIGNED-PAYLOAD");
         assert_null(hwai__headers_get(&c.headers, "X-Sdk-Content-Sha256"));
         assert_true(strncmp(c.result.authorization, "SDK-HMAC-SM3 Access=", 20) == 0);
     } else {
@@ -617,7 +617,7 @@ static void test_sm3_content_header(void **state)
 static void test_path_non_ascii(void **state)
 {
     (void)state;
-    const char *paths[] = {"/v1/\xe4\xb8\xad\xe6\x96\x87", "/v1/%E4%B8%AD%e6%96%87"};
+    const char *paths[] = { "/v1/\xe4\xb8\xad\xe6\x96\x87", "/v1/%E4%B8%AD%e6%96%87" };
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         sign_case c;
         sign_case_init(&c, "GET", paths[i]);
@@ -638,11 +638,11 @@ static void test_path_canonical_forms(void **state)
 {
     (void)state;
     const char *cases[][2] = {
-        {"/v1/a%2Fb", "/v1/a/b/"},
-        {"/v1/a:b@c!$'()*+,;=", "/v1/a%3Ab%40c%21%24%27%28%29%2A%2B%2C%3B%3D/"},
-        {"/v1/100%/x%zz", "/v1/100%25/x%25zz/"},
-        {"/v1//models/", "/v1//models/"},
-        {"/", "/"},
+        { "/v1/a%2Fb", "/v1/a/b/" },
+        { "/v1/a:b@c!$'()*+,;=", "/v1/a%3Ab%40c%21%24%27%28%29%2A%2B%2C%3B%3D/" },
+        { "/v1/100%/x%zz", "/v1/100%25/x%25zz/" },
+        { "/v1//models/", "/v1//models/" },
+        { "/", "/" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sign_case c;
@@ -666,8 +666,8 @@ static void test_path_invalid_rejected(void **state)
         const char *path;
         const char *message_part;
     } cases[] = {
-        {"", "must start with /"}, {"path", "must start with /"}, {"/a b", "space"},
-        {"/v1/%FF", "UTF-8"},      {"/v1/%C0%AF", "UTF-8"},       {"/v1/%ED%A0%80", "UTF-8"},
+        { "", "must start with /" }, { "path", "must start with /" }, { "/a b", "space" },
+        { "/v1/%FF", "UTF-8" },      { "/v1/%C0%AF", "UTF-8" },       { "/v1/%ED%A0%80", "UTF-8" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sign_case c;
@@ -720,7 +720,7 @@ static void test_v11_scope(void **state)
     assert_string_equal(line, "20060102/cn-north-4/nlp");
     sign_case_cleanup(&c);
 
-    const char *scopes[][2] = {{NULL, "cn-north-4"}, {"nlp", ""}};
+    const char *scopes[][2] = { { NULL, "cn-north-4" }, { "nlp", "" } };
     for (size_t i = 0; i < 2; i++) {
         sign_case_init(&c, "GET", "/path");
         c.params.algorithm = HWAI_SIGN_V11_HMAC_SHA256;
@@ -741,8 +741,7 @@ static void test_sign_input_init_version(void **state)
     assert_int_equal(input.version, HWAI_SIGN_INPUT_VERSION);
     assert_null(input.url);
     assert_int_equal(hwai_sign_input_init(&input, 0), HWAI_E_INVALID_ARG);
-    assert_int_equal(
-        hwai_sign_input_init(&input, HWAI_SIGN_INPUT_VERSION + 1), HWAI_E_INVALID_ARG);
+    assert_int_equal(hwai_sign_input_init(&input, HWAI_SIGN_INPUT_VERSION + 1), HWAI_E_INVALID_ARG);
     assert_int_equal(hwai_sign_input_init(NULL, HWAI_SIGN_INPUT_VERSION), HWAI_E_INVALID_ARG);
 }
 
@@ -769,7 +768,7 @@ static void test_sign_bad_arguments(void **state)
     assert_int_equal(hwai_sign(&req, creds, &input, NULL), HWAI_E_INVALID_ARG);
     input.method = "GET";
 
-    hwai_http_header headers[] = {{NULL, "1"}};
+    hwai_http_header headers[] = { { NULL, "1" } };
     input.headers = headers;
     input.header_count = 1;
     assert_int_equal(hwai_sign(&req, creds, &input, NULL), HWAI_E_INVALID_ARG);

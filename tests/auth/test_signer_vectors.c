@@ -336,7 +336,7 @@ static bool run_success_vector(
             hwai_error_message(err));
         return false;
     }
-    comparison cmp = {name, 0};
+    comparison cmp = { name, 0 };
     compare_text(
         &cmp, "canonical_request", json_text(vector, "canonical_request"), req->canonical_request,
         false);
@@ -370,9 +370,9 @@ typedef struct expected_error {
 } expected_error;
 
 static const expected_error expected_errors[] = {
-    {"ak is required", HWAI_E_INVALID_ARG, "ak"},
-    {"does not match format", HWAI_E_SIGN, NULL},
-    {"IndexError", HWAI_E_INVALID_ARG, "path"},
+    { "ak is required", HWAI_E_INVALID_ARG, "ak" },
+    { "does not match format", HWAI_E_SIGN, NULL },
+    { "IndexError", HWAI_E_INVALID_ARG, "path" },
 };
 
 static bool
@@ -470,7 +470,7 @@ static bool should_skip(skip_list *skips, const char *name)
 static void test_signer_vectors_all(void **state)
 {
     (void)state;
-    skip_list skips = {NULL, 0};
+    skip_list skips = { NULL, 0 };
     skip_list_load(&skips);
 
     char *path = data_path("sign-vectors.jsonl");
@@ -488,8 +488,7 @@ static void test_signer_vectors_all(void **state)
         json_t *vector = json_loads(line, 0, &json_error);
         const char *name = json_text(vector, "name");
         if (!name) {
-            printf(
-                "FAIL sign-vectors.jsonl line %u: not a JSON object with a name\n", line_number);
+            printf("FAIL sign-vectors.jsonl line %u: not a JSON object with a name\n", line_number);
             totals.failed++;
         } else if (should_skip(&skips, name)) {
             totals.skipped++;

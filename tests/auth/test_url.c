@@ -251,8 +251,14 @@ static void test_percent_decode(void **state)
 {
     (void)state;
     const char *cases[][2] = {
-        {"%41%2f%2F", "A//"}, {"a+b", "a+b"}, {"100%", "100%"}, {"%4", "%4"},
-        {"%zz%4g", "%zz%4g"}, {"%%41", "%A"}, {"", ""},         {"%e4%B8%ad", "\xe4\xb8\xad"},
+        { "%41%2f%2F", "A//" },
+        { "a+b", "a+b" },
+        { "100%", "100%" },
+        { "%4", "%4" },
+        { "%zz%4g", "%zz%4g" },
+        { "%%41", "%A" },
+        { "", "" },
+        { "%e4%B8%ad", "\xe4\xb8\xad" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         hwai__buf out = HWAI__BUF_INIT;
@@ -318,21 +324,21 @@ static void assert_query_parsed(const char *raw, const expected_param *expected,
 static void test_query_parse_edge_cases(void **state)
 {
     (void)state;
-    const expected_param plain[] = {{"b", "2"}, {"a", "1"}};
+    const expected_param plain[] = { { "b", "2" }, { "a", "1" } };
     assert_query_parsed("b=2&a=1", plain, 2);
-    const expected_param bare[] = {{"flag", ""}, {"limit", "1"}};
+    const expected_param bare[] = { { "flag", "" }, { "limit", "1" } };
     assert_query_parsed("flag&limit=1", bare, 2);
-    const expected_param empty_sides[] = {{"a", ""}, {"", "v"}};
+    const expected_param empty_sides[] = { { "a", "" }, { "", "v" } };
     assert_query_parsed("a=&=v", empty_sides, 2);
-    const expected_param skipped[] = {{"a", "1"}};
+    const expected_param skipped[] = { { "a", "1" } };
     assert_query_parsed("&&a=1&", skipped, 1);
-    const expected_param first_equals[] = {{"a", "b=c"}};
+    const expected_param first_equals[] = { { "a", "b=c" } };
     assert_query_parsed("a=b=c", first_equals, 1);
-    const expected_param plus[] = {{"q", "a+b"}, {"p", "a+b"}};
+    const expected_param plus[] = { { "q", "a+b" }, { "p", "a+b" } };
     assert_query_parsed("q=a+b&p=a%2Bb", plus, 2);
-    const expected_param escaped[] = {{"=", "&"}, {"name", "\xe4\xb8\xad"}};
+    const expected_param escaped[] = { { "=", "&" }, { "name", "\xe4\xb8\xad" } };
     assert_query_parsed("%3D=%26&name=%E4%B8%AD", escaped, 2);
-    const expected_param malformed[] = {{"k", "%zz"}, {"pct", "100%"}};
+    const expected_param malformed[] = { { "k", "%zz" }, { "pct", "100%" } };
     assert_query_parsed("k=%zz&pct=100%", malformed, 2);
     assert_query_parsed(NULL, NULL, 0);
     assert_query_parsed("", NULL, 0);

@@ -57,8 +57,8 @@ static void test_error_map_camel_case_shape(void **state)
 static void test_error_map_code_message_shape(void **state)
 {
     (void)state;
-    hwai_error *err = map_answer(
-        404, "{\"code\":\"ModelArts.3502\",\"message\":\"service not found\"}", NULL);
+    hwai_error *err =
+        map_answer(404, "{\"code\":\"ModelArts.3502\",\"message\":\"service not found\"}", NULL);
     assert_string_equal(hwai_error_code(err), "ModelArts.3502");
     assert_string_equal(hwai_error_message(err), "service not found");
     assert_null(hwai_error_request_id(err));
@@ -152,13 +152,29 @@ static void test_error_code_is_gateway_prefixes(void **state)
 static void test_status_str_covers_every_status(void **state)
 {
     (void)state;
-    const hwai_status all[] = {
-        HWAI_OK, HWAI_E_INVALID_ARG, HWAI_E_NOMEM, HWAI_E_UNSUPPORTED, HWAI_E_CONFIG,
-        HWAI_E_INSECURE_URL, HWAI_E_TRANSPORT, HWAI_E_CONNECT, HWAI_E_TIMEOUT, HWAI_E_TLS,
-        HWAI_E_RESPONSE_TOO_LARGE, HWAI_E_HEADERS_TOO_LARGE, HWAI_E_AUTH, HWAI_E_SIGN,
-        HWAI_E_SERVICE, HWAI_E_BAD_RESPONSE, HWAI_E_CONTENT_TYPE, HWAI_E_JSON_DEPTH,
-        HWAI_E_STREAM_TRUNCATED, HWAI_E_STREAM_EVENT_TOO_LARGE, HWAI_E_STREAM_ERROR,
-        HWAI_E_CANCELLED, HWAI_E_INTERNAL};
+    const hwai_status all[] = { HWAI_OK,
+                                HWAI_E_INVALID_ARG,
+                                HWAI_E_NOMEM,
+                                HWAI_E_UNSUPPORTED,
+                                HWAI_E_CONFIG,
+                                HWAI_E_INSECURE_URL,
+                                HWAI_E_TRANSPORT,
+                                HWAI_E_CONNECT,
+                                HWAI_E_TIMEOUT,
+                                HWAI_E_TLS,
+                                HWAI_E_RESPONSE_TOO_LARGE,
+                                HWAI_E_HEADERS_TOO_LARGE,
+                                HWAI_E_AUTH,
+                                HWAI_E_SIGN,
+                                HWAI_E_SERVICE,
+                                HWAI_E_BAD_RESPONSE,
+                                HWAI_E_CONTENT_TYPE,
+                                HWAI_E_JSON_DEPTH,
+                                HWAI_E_STREAM_TRUNCATED,
+                                HWAI_E_STREAM_EVENT_TOO_LARGE,
+                                HWAI_E_STREAM_ERROR,
+                                HWAI_E_CANCELLED,
+                                HWAI_E_INTERNAL };
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         assert_string_not_equal(hwai_status_str(all[i]), "unknown status");
     }
@@ -211,8 +227,8 @@ static void *parse_deep_documents(void *arg)
     for (size_t i = 0; i < 3; i++) {
         json_t *root = NULL;
         hwai_error *err = NULL;
-        hwai_status status = hwai__json_parse(docs[i], strlen(docs[i]), HWAI__JSON_MAX_DEPTH,
-                                              &root, &err);
+        hwai_status status =
+            hwai__json_parse(docs[i], strlen(docs[i]), HWAI__JSON_MAX_DEPTH, &root, &err);
         if (status != HWAI_E_JSON_DEPTH || root != NULL) {
             (*failures)++;
         }

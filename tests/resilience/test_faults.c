@@ -48,8 +48,8 @@ static uint64_t now_ms(void)
 static hwai_client *make_client(const char *sk, uint32_t max_attempts)
 {
     hwai_credentials *creds = NULL;
-    assert_int_equal(hwai_credentials_new_aksk(&creds, EMU_AK, sk ? sk : EMU_SK, NULL, NULL),
-                     HWAI_OK);
+    assert_int_equal(
+        hwai_credentials_new_aksk(&creds, EMU_AK, sk ? sk : EMU_SK, NULL, NULL), HWAI_OK);
     hwai_retry_policy policy = HWAI_RETRY_POLICY_INIT;
     policy.max_attempts = max_attempts;
     policy.base_delay_ms = 10;
@@ -65,8 +65,8 @@ static hwai_client *make_client(const char *sk, uint32_t max_attempts)
     return client;
 }
 
-static hwai_status sentiment(hwai_client *client, uint32_t deadline_ms, hwai_cancel_token *cancel,
-                             hwai_error **err)
+static hwai_status
+sentiment(hwai_client *client, uint32_t deadline_ms, hwai_cancel_token *cancel, hwai_error **err)
 {
     hwai_sentiment_request req = HWAI_SENTIMENT_REQUEST_INIT;
     req.content = "服务很好";
@@ -86,8 +86,9 @@ static void test_throttled_twice_then_served(void **state)
 {
     (void)state;
     char script[512];
-    snprintf(script, sizeof(script), "{\"route\":\"sentiment\",\"responses\":[%s,%s]}",
-             throttle_entry, throttle_entry);
+    snprintf(
+        script, sizeof(script), "{\"route\":\"sentiment\",\"responses\":[%s,%s]}", throttle_entry,
+        throttle_entry);
     assert_true(test_emulator_script(&emu, script));
     hwai_client *client = make_client(NULL, 3);
     hwai_error *err = NULL;
@@ -105,8 +106,9 @@ static void test_throttled_forever_fails(void **state)
 {
     (void)state;
     char script[1024];
-    snprintf(script, sizeof(script), "{\"route\":\"sentiment\",\"responses\":[%s,%s,%s,%s]}",
-             throttle_entry, throttle_entry, throttle_entry, throttle_entry);
+    snprintf(
+        script, sizeof(script), "{\"route\":\"sentiment\",\"responses\":[%s,%s,%s,%s]}",
+        throttle_entry, throttle_entry, throttle_entry, throttle_entry);
     assert_true(test_emulator_script(&emu, script));
     hwai_client *client = make_client(NULL, 3);
     hwai_error *err = NULL;
@@ -183,8 +185,7 @@ static void test_stall_past_deadline_times_out(void **state)
     uint64_t start = now_ms();
     assert_int_equal(sentiment(client, 500, NULL, &err), HWAI_E_TIMEOUT);
     uint64_t elapsed = now_ms() - start;
-    printf("stall: timed out after %llu ms with a 500 ms deadline\n",
-           (unsigned long long)elapsed);
+    printf("stall: timed out after %llu ms with a 500 ms deadline\n", (unsigned long long)elapsed);
     assert_true(elapsed >= 450);
     assert_true(elapsed < 500 + 400);
     hwai_error_free(err);
@@ -207,7 +208,7 @@ static void test_stream_cut_is_truncation(void **state)
     assert_true(test_emulator_script(
         &emu, "{\"route\":\"chat\",\"responses\":[{\"stream_cut_after\":3}]}"));
     hwai_client *client = make_client(NULL, 3);
-    hwai_chat_message message = {"user", "你好", 0};
+    hwai_chat_message message = { "user", "你好", 0 };
     hwai_chat_request req = stream_request(&message, NULL);
     hwai_chat_stream *stream = NULL;
     hwai_error *err = NULL;
@@ -243,15 +244,14 @@ static void test_cancel_during_backoff_sleep(void **state)
 {
     (void)state;
     assert_true(test_emulator_script(
-        &emu,
-        "{\"route\":\"sentiment\",\"responses\":[{\"status\":429,"
-        "\"headers\":{\"Retry-After\":\"10\"},\"body\":\"{}\"}]}"));
+        &emu, "{\"route\":\"sentiment\",\"responses\":[{\"status\":429,"
+              "\"headers\":{\"Retry-After\":\"10\"},\"body\":\"{}\"}]}"));
     hwai_retry_policy policy = HWAI_RETRY_POLICY_INIT;
     (void)policy;
     hwai_client *client = make_client(NULL, 3);
     hwai_cancel_token *token = NULL;
     assert_int_equal(hwai_cancel_token_new(&token), HWAI_OK);
-    delayed_cancel job = {token, 300, 0};
+    delayed_cancel job = { token, 300, 0 };
     pthread_t thread;
     pthread_create(&thread, NULL, cancel_later, &job);
     hwai_error *err = NULL;
@@ -259,8 +259,9 @@ static void test_cancel_during_backoff_sleep(void **state)
     uint64_t returned_at = now_ms();
     pthread_join(thread, NULL);
     assert_int_equal(status, HWAI_E_CANCELLED);
-    printf("backoff sleep: returned %llu ms after the cancel\n",
-           (unsigned long long)(returned_at - job.cancelled_at));
+    printf(
+        "backoff sleep: returned %llu ms after the cancel\n",
+        (unsigned long long)(returned_at - job.cancelled_at));
     assert_true(returned_at - job.cancelled_at < 100);
     hwai_error_free(err);
     hwai_cancel_token_free(token);
@@ -276,12 +277,12 @@ static void test_cancel_during_stream(void **state)
     hwai_client *client = make_client(NULL, 3);
     hwai_cancel_token *token = NULL;
     assert_int_equal(hwai_cancel_token_new(&token), HWAI_OK);
-    hwai_chat_message message = {"user", "你好", 0};
+    hwai_chat_message message = { "user", "你好", 0 };
     hwai_chat_request req = stream_request(&message, token);
     hwai_chat_stream *stream = NULL;
     hwai_error *err = NULL;
     assert_int_equal(hwai_chat_stream_open(&stream, client, &req, &err), HWAI_OK);
-    delayed_cancel job = {token, 300, 0};
+    delayed_cancel job = { token, 300, 0 };
     pthread_t thread;
     pthread_create(&thread, NULL, cancel_later, &job);
     const hwai_chat_chunk *chunk = NULL;
@@ -291,8 +292,9 @@ static void test_cancel_during_stream(void **state)
     uint64_t returned_at = now_ms();
     pthread_join(thread, NULL);
     assert_int_equal(status, HWAI_E_CANCELLED);
-    printf("stream: returned %llu ms after the cancel\n",
-           (unsigned long long)(returned_at - job.cancelled_at));
+    printf(
+        "stream: returned %llu ms after the cancel\n",
+        (unsigned long long)(returned_at - job.cancelled_at));
     assert_true(returned_at - job.cancelled_at < 100);
     hwai_error_free(err);
     hwai_chat_stream_free(stream);
@@ -320,9 +322,9 @@ static void test_oversize_body_rejected(void **state)
     char body[2100];
     memset(body, 'x', 2048);
     body[2048] = '\0';
-    snprintf(script, sizeof(script),
-             "{\"route\":\"sentiment\",\"responses\":[{\"status\":200,\"body\":\"\\\"%s\\\"\"}]}",
-             body);
+    snprintf(
+        script, sizeof(script),
+        "{\"route\":\"sentiment\",\"responses\":[{\"status\":200,\"body\":\"\\\"%s\\\"\"}]}", body);
     assert_true(test_emulator_script(&emu, script));
     hwai_credentials *creds = NULL;
     assert_int_equal(hwai_credentials_new_aksk(&creds, EMU_AK, EMU_SK, NULL, NULL), HWAI_OK);
@@ -342,12 +344,15 @@ static void test_oversize_body_rejected(void **state)
     hwai_client_free(client);
 }
 
-
 /* Keep-alive comments 300 ms apart under a 700 ms idle timeout: every byte,
  * comments included, resets the idle timer, so the stream completes. */
-#define SSE_HEAD "HTTP/1.1 200 OK\\r\\nContent-Type: text/event-stream\\r\\nConnection: close\\r\\n\\r\\n"
-#define SSE_DELTA(text) "data: {\\\"choices\\\":[{\\\"delta\\\":{\\\"content\\\":\\\"" text "\\\"}}]}\\n\\n"
-#define SSE_STOP "data: {\\\"choices\\\":[{\\\"delta\\\":{},\\\"finish_reason\\\":\\\"stop\\\"}]}\\n\\ndata: [DONE]\\n\\n"
+#define SSE_HEAD \
+    "HTTP/1.1 200 OK\\r\\nContent-Type: text/event-stream\\r\\nConnection: close\\r\\n\\r\\n"
+#define SSE_DELTA(text) \
+    "data: {\\\"choices\\\":[{\\\"delta\\\":{\\\"content\\\":\\\"" text "\\\"}}]}\\n\\n"
+#define SSE_STOP                                                                                  \
+    "data: {\\\"choices\\\":[{\\\"delta\\\":{},\\\"finish_reason\\\":\\\"stop\\\"}]}\\n\\ndata: " \
+    "[DONE]\\n\\n"
 
 static hwai_client *idle_client(uint32_t idle_ms)
 {
@@ -366,7 +371,7 @@ static hwai_client *idle_client(uint32_t idle_ms)
 
 static hwai_status drain_stream(hwai_client *client, size_t *text_len)
 {
-    hwai_chat_message message = {"user", "你好", 0};
+    hwai_chat_message message = { "user", "你好", 0 };
     hwai_chat_request req = stream_request(&message, NULL);
     hwai_chat_stream *stream = NULL;
     hwai_error *err = NULL;
@@ -385,13 +390,13 @@ static void test_stream_comments_reset_idle_timer(void **state)
 {
     (void)state;
     assert_true(test_emulator_script(
-        &emu,
-        "{\"route\":\"chat\",\"responses\":[{\"raw\":["
-        "{\"data\":\"" SSE_HEAD SSE_DELTA("a") "\",\"pause_ms\":300},"
-        "{\"data\":\": ping\\n\\n\",\"pause_ms\":300},"
-        "{\"data\":\":\\n\\n\",\"pause_ms\":300},"
-        "{\"data\":\"event: ping\\ndata: \\n\\n\",\"pause_ms\":300},"
-        "{\"data\":\"" SSE_DELTA("b") SSE_STOP "\"}],\"close\":true}]}"));
+        &emu, "{\"route\":\"chat\",\"responses\":[{\"raw\":["
+              "{\"data\":\"" SSE_HEAD SSE_DELTA(
+                  "a") "\",\"pause_ms\":300},"
+                       "{\"data\":\": ping\\n\\n\",\"pause_ms\":300},"
+                       "{\"data\":\":\\n\\n\",\"pause_ms\":300},"
+                       "{\"data\":\"event: ping\\ndata: \\n\\n\",\"pause_ms\":300},"
+                       "{\"data\":\"" SSE_DELTA("b") SSE_STOP "\"}],\"close\":true}]}"));
     hwai_client *client = idle_client(700);
     size_t text_len = 0;
     assert_int_equal(drain_stream(client, &text_len), HWAI_OK);
@@ -408,14 +413,15 @@ static void test_stream_silence_times_out(void **state)
         &emu,
         "{\"route\":\"chat\",\"responses\":[{\"raw\":["
         "{\"data\":\"" SSE_HEAD SSE_DELTA("a") "\",\"pause_ms\":3000},"
-        "{\"data\":\"" SSE_STOP "\"}],\"close\":true}]}"));
+                                               "{\"data\":\"" SSE_STOP "\"}],\"close\":true}]}"));
     hwai_client *client = idle_client(500);
     size_t text_len = 0;
     uint64_t start = now_ms();
     assert_int_equal(drain_stream(client, &text_len), HWAI_E_TIMEOUT);
     uint64_t elapsed = now_ms() - start;
-    printf("idle stream: timed out after %llu ms with a 500 ms idle timeout\n",
-           (unsigned long long)elapsed);
+    printf(
+        "idle stream: timed out after %llu ms with a 500 ms idle timeout\n",
+        (unsigned long long)elapsed);
     assert_true(elapsed >= 450);
     assert_true(elapsed < 1500);
     assert_int_equal(text_len, 1);

@@ -55,9 +55,7 @@ static void assert_retry_after(const char *value, time_t now, uint64_t expected_
     }
     if (delay_ms != expected_ms) {
         fail_msg(
-            "Retry-After \"%s\" gave %" PRIu64 " ms, expected %" PRIu64 " ms",
-            value,
-            delay_ms,
+            "Retry-After \"%s\" gave %" PRIu64 " ms, expected %" PRIu64 " ms", value, delay_ms,
             expected_ms);
     }
 }
@@ -68,8 +66,7 @@ static void assert_retry_after_invalid(const char *value, time_t now)
     if (hwai__parse_retry_after(value, now, &delay_ms)) {
         fail_msg(
             "Retry-After \"%s\" was accepted as %" PRIu64 " ms, expected rejection",
-            value ? value : "(NULL)",
-            delay_ms);
+            value ? value : "(NULL)", delay_ms);
     }
     assert_int_equal(delay_ms, 12345);
 }
@@ -209,18 +206,12 @@ static void test_retry_after_date_rejects_ranges(void **state)
 {
     (void)state;
     static const char *const values[] = {
-        "Wed, 32 Oct 2015 07:28:00 GMT",
-        "Wed, 00 Oct 2015 07:28:00 GMT",
-        "Sat, 31 Apr 2015 07:28:00 GMT",
-        "Sun, 29 Feb 2015 07:28:00 GMT",
-        "Mon, 29 Feb 2100 07:28:00 GMT",
-        "Wed, 21 Oct 2015 24:00:00 GMT",
-        "Wed, 21 Oct 2015 07:60:00 GMT",
-        "Wed, 21 Oct 2015 07:28:61 GMT",
-        "Wed, 21 Foo 2015 07:28:00 GMT",
-        "Xyz, 21 Oct 2015 07:28:00 GMT",
-        "Wednesday, 32-Oct-15 07:28:00 GMT",
-        "Wed Oct 32 07:28:00 2015",
+        "Wed, 32 Oct 2015 07:28:00 GMT",     "Wed, 00 Oct 2015 07:28:00 GMT",
+        "Sat, 31 Apr 2015 07:28:00 GMT",     "Sun, 29 Feb 2015 07:28:00 GMT",
+        "Mon, 29 Feb 2100 07:28:00 GMT",     "Wed, 21 Oct 2015 24:00:00 GMT",
+        "Wed, 21 Oct 2015 07:60:00 GMT",     "Wed, 21 Oct 2015 07:28:61 GMT",
+        "Wed, 21 Foo 2015 07:28:00 GMT",     "Xyz, 21 Oct 2015 07:28:00 GMT",
+        "Wednesday, 32-Oct-15 07:28:00 GMT", "Wed Oct 32 07:28:00 2015",
         "Wed Oct 21 25:28:00 2015",
     };
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
@@ -232,20 +223,20 @@ static void test_retry_after_date_rejects_syntax(void **state)
 {
     (void)state;
     static const char *const values[] = {
-        "Wed, 21 Oct 2015 07:28:00",            /* no GMT */
-        "Wed, 21 Oct 2015 07:28:00 UTC",        /* another zone */
-        "Wed, 21 Oct 2015 07:28:00 GMT x",      /* trailing text */
-        "Wed, 1 Oct 2015 07:28:00 GMT",         /* one-digit day */
-        "Wed, 21 Oct 15 07:28:00 GMT",          /* two-digit year in IMF-fixdate */
-        "Wed, 21 Oct 2015 7:28:00 GMT",         /* one-digit hour */
-        "Wed,21 Oct 2015 07:28:00 GMT",         /* no space after the comma */
-        "Wed, 21-Oct-15 07:28:00 GMT",          /* RFC 850 with a short day name */
-        "Wednesday, 21 Oct 2015 07:28:00 GMT",  /* IMF-fixdate with a long name */
-        "Wednesday, 21-Oct-2015 07:28:00 GMT",  /* four-digit year in RFC 850 */
-        "Wed Oct 21 07:28:00 15",               /* two-digit year in asctime */
-        "Wed Oct 21 07:28:00 2015 GMT",         /* zone in asctime */
-        "Wed Oct  21 07:28:00 2015",            /* padded two-digit day */
-        "2015-10-21T07:28:00Z",                 /* ISO 8601 */
+        "Wed, 21 Oct 2015 07:28:00",           /* no GMT */
+        "Wed, 21 Oct 2015 07:28:00 UTC",       /* another zone */
+        "Wed, 21 Oct 2015 07:28:00 GMT x",     /* trailing text */
+        "Wed, 1 Oct 2015 07:28:00 GMT",        /* one-digit day */
+        "Wed, 21 Oct 15 07:28:00 GMT",         /* two-digit year in IMF-fixdate */
+        "Wed, 21 Oct 2015 7:28:00 GMT",        /* one-digit hour */
+        "Wed,21 Oct 2015 07:28:00 GMT",        /* no space after the comma */
+        "Wed, 21-Oct-15 07:28:00 GMT",         /* RFC 850 with a short day name */
+        "Wednesday, 21 Oct 2015 07:28:00 GMT", /* IMF-fixdate with a long name */
+        "Wednesday, 21-Oct-2015 07:28:00 GMT", /* four-digit year in RFC 850 */
+        "Wed Oct 21 07:28:00 15",              /* two-digit year in asctime */
+        "Wed Oct 21 07:28:00 2015 GMT",        /* zone in asctime */
+        "Wed Oct  21 07:28:00 2015",           /* padded two-digit day */
+        "2015-10-21T07:28:00Z",                /* ISO 8601 */
         "Wed",
         "Wed, ",
     };
@@ -267,8 +258,7 @@ static void test_retry_after_two_digit_year(void **state)
     /* In 2090: 40 is 2140, 41 is 2041, and 89 is 2089. */
     const time_t in_2090 = (time_t)3786912000;
     assert_retry_after(
-        "Friday, 01-Jan-40 00:00:00 GMT",
-        in_2090,
+        "Friday, 01-Jan-40 00:00:00 GMT", in_2090,
         (UINT64_C(5364662400) - (uint64_t)in_2090) * 1000);
     assert_retry_after("Tuesday, 01-Jan-41 00:00:00 GMT", in_2090, 0);
     assert_retry_after("Saturday, 01-Jan-89 00:00:00 GMT", in_2090, 0);
@@ -298,7 +288,11 @@ static void test_backoff_exact_with_injected_source(void **state)
     (void)state;
     hwai_retry_policy policy = make_policy(500, 8000, 6);
     static const uint64_t values[] = {
-        1234567, 987654321, UINT64_C(0xdeadbeefcafebabe), 28049, UINT64_C(0x8000000000000005),
+        1234567,
+        987654321,
+        UINT64_C(0xdeadbeefcafebabe),
+        28049,
+        UINT64_C(0x8000000000000005),
         UINT64_C(0x0123456789abcdef),
     };
     static const uint64_t expected[] = { 103, 654, 1605, 42, 895, 6621 };
@@ -548,13 +542,8 @@ static void assert_allowed_case(const allowed_case *c)
         fail_msg(
             "status %d, HTTP %d, code %s: idempotent %d (expected %d), "
             "not idempotent %d (expected %d)",
-            (int)c->status,
-            c->http_status,
-            c->code ? c->code : "(none)",
-            idempotent,
-            c->idempotent,
-            not_idempotent,
-            c->not_idempotent);
+            (int)c->status, c->http_status, c->code ? c->code : "(none)", idempotent, c->idempotent,
+            not_idempotent, c->not_idempotent);
     }
 }
 
@@ -660,11 +649,27 @@ static void test_status_is_retryable(void **state)
     (void)state;
     static const hwai_status retryable[] = { HWAI_E_CONNECT, HWAI_E_TIMEOUT, HWAI_E_TRANSPORT };
     static const hwai_status not_retryable[] = {
-        HWAI_OK, HWAI_E_INVALID_ARG, HWAI_E_NOMEM, HWAI_E_UNSUPPORTED, HWAI_E_CONFIG,
-        HWAI_E_INSECURE_URL, HWAI_E_TLS, HWAI_E_RESPONSE_TOO_LARGE, HWAI_E_HEADERS_TOO_LARGE,
-        HWAI_E_AUTH, HWAI_E_SIGN, HWAI_E_SERVICE, HWAI_E_BAD_RESPONSE, HWAI_E_CONTENT_TYPE,
-        HWAI_E_JSON_DEPTH, HWAI_E_STREAM_TRUNCATED, HWAI_E_STREAM_EVENT_TOO_LARGE,
-        HWAI_E_STREAM_ERROR, HWAI_E_CANCELLED, HWAI_E_INTERNAL, (hwai_status)12345,
+        HWAI_OK,
+        HWAI_E_INVALID_ARG,
+        HWAI_E_NOMEM,
+        HWAI_E_UNSUPPORTED,
+        HWAI_E_CONFIG,
+        HWAI_E_INSECURE_URL,
+        HWAI_E_TLS,
+        HWAI_E_RESPONSE_TOO_LARGE,
+        HWAI_E_HEADERS_TOO_LARGE,
+        HWAI_E_AUTH,
+        HWAI_E_SIGN,
+        HWAI_E_SERVICE,
+        HWAI_E_BAD_RESPONSE,
+        HWAI_E_CONTENT_TYPE,
+        HWAI_E_JSON_DEPTH,
+        HWAI_E_STREAM_TRUNCATED,
+        HWAI_E_STREAM_EVENT_TOO_LARGE,
+        HWAI_E_STREAM_ERROR,
+        HWAI_E_CANCELLED,
+        HWAI_E_INTERNAL,
+        (hwai_status)12345,
     };
     for (size_t i = 0; i < sizeof(retryable) / sizeof(retryable[0]); i++) {
         assert_int_equal(hwai_status_is_retryable(retryable[i]), 1);

@@ -48,7 +48,7 @@ int fixture_group_teardown(void **state)
 
 hwai_client *fixture_client(const fixture_options *opts)
 {
-    fixture_options defaults = {0};
+    fixture_options defaults = { 0 };
     if (!opts) {
         opts = &defaults;
     }
@@ -58,13 +58,15 @@ hwai_client *fixture_client(const fixture_options *opts)
         assert_int_equal(hwai_credentials_new_api_key(&creds, opts->api_key, &err), HWAI_OK);
     } else {
         assert_int_equal(
-            hwai_credentials_new_aksk(&creds, opts->ak ? opts->ak : EMU_AK,
-                                      opts->sk ? opts->sk : EMU_SK, opts->security_token, &err),
+            hwai_credentials_new_aksk(
+                &creds, opts->ak ? opts->ak : EMU_AK, opts->sk ? opts->sk : EMU_SK,
+                opts->security_token, &err),
             HWAI_OK);
     }
     char endpoint[128];
-    snprintf(endpoint, sizeof(endpoint), "%s%s", fixture_emulator.base_url,
-             opts->endpoint_suffix ? opts->endpoint_suffix : "");
+    snprintf(
+        endpoint, sizeof(endpoint), "%s%s", fixture_emulator.base_url,
+        opts->endpoint_suffix ? opts->endpoint_suffix : "");
     hwai_client_options options = HWAI_CLIENT_OPTIONS_INIT;
     options.endpoint = endpoint;
     options.project_id = opts->project_id ? opts->project_id : EMU_PROJECT_ID;

@@ -12,8 +12,8 @@
 #include "service_fixture.h"
 
 static const hwai_chat_message question[] = {
-    {"system", "你是一个乐于助人的助手。", 0},
-    {"user", "请用一句话介绍成都。", 0},
+    { "system", "你是一个乐于助人的助手。", 0 },
+    { "user", "请用一句话介绍成都。", 0 },
 };
 
 static hwai_chat_request pangu_request(void)
@@ -81,7 +81,7 @@ static void test_chat_pangu_v2_with_pool(void **state)
 static void test_chat_security_token_accepted(void **state)
 {
     (void)state;
-    fixture_options opts = {.security_token = EMU_SECURITY_TOKEN};
+    fixture_options opts = { .security_token = EMU_SECURITY_TOKEN };
     hwai_client *client = fixture_client(&opts);
     hwai_chat_request req = pangu_request();
     hwai_chat_result *result = NULL;
@@ -101,7 +101,7 @@ static void test_chat_security_token_accepted(void **state)
 static void test_chat_wrong_sk_is_401(void **state)
 {
     (void)state;
-    fixture_options opts = {.sk = "wrong-secret-key-0123456789"};
+    fixture_options opts = { .sk = "wrong-secret-key-0123456789" };
     hwai_client *client = fixture_client(&opts);
     hwai_chat_request req = pangu_request();
     hwai_chat_result *result = NULL;
@@ -123,7 +123,7 @@ static void test_chat_wrong_sk_is_401(void **state)
 static void test_chat_openai_path_with_api_key(void **state)
 {
     (void)state;
-    fixture_options opts = {.api_key = EMU_API_KEY};
+    fixture_options opts = { .api_key = EMU_API_KEY };
     hwai_client *client = fixture_client(&opts);
     hwai_chat_request req = HWAI_CHAT_REQUEST_INIT;
     req.model = "DeepSeek-V3";
@@ -142,7 +142,7 @@ static void test_chat_openai_base_ending_in_v1(void **state)
 {
     (void)state;
     /* {base}/chat/completions when the base ends in /v1. */
-    fixture_options opts = {.api_key = EMU_API_KEY, .endpoint_suffix = "/maas/v1"};
+    fixture_options opts = { .api_key = EMU_API_KEY, .endpoint_suffix = "/maas/v1" };
     hwai_client *client = fixture_client(&opts);
     hwai_chat_request req = HWAI_CHAT_REQUEST_INIT;
     req.model = "DeepSeek-V3";
@@ -158,7 +158,7 @@ static void test_chat_openai_base_ending_in_v1(void **state)
 static void test_chat_wrong_api_key_is_401(void **state)
 {
     (void)state;
-    fixture_options opts = {.api_key = "sk-not-the-right-key"};
+    fixture_options opts = { .api_key = "sk-not-the-right-key" };
     hwai_client *client = fixture_client(&opts);
     hwai_chat_request req = HWAI_CHAT_REQUEST_INIT;
     req.model = "DeepSeek-V3";
@@ -174,8 +174,8 @@ static void test_chat_wrong_api_key_is_401(void **state)
     fixture_assert_log_lacks("sk-not-the-right-key");
 }
 
-static hwai_status chat_with_scripted_answer(const char *script, hwai_chat_result **result,
-                                             hwai_error **err)
+static hwai_status
+chat_with_scripted_answer(const char *script, hwai_chat_result **result, hwai_error **err)
 {
     assert_true(test_emulator_script(&fixture_emulator, script));
     hwai_client *client = fixture_client(NULL);
@@ -207,7 +207,8 @@ static void test_chat_answer_without_choices(void **state)
     hwai_error *err = NULL;
     hwai_status status = chat_with_scripted_answer(
         "{\"route\":\"chat\",\"responses\":[{\"status\":200,"
-        "\"headers\":{\"Content-Type\":\"application/json\"},\"body\":\"{\\\"id\\\":\\\"x\\\"}\"}]}",
+        "\"headers\":{\"Content-Type\":\"application/"
+        "json\"},\"body\":\"{\\\"id\\\":\\\"x\\\"}\"}]}",
         &result, &err);
     assert_int_equal(status, HWAI_E_BAD_RESPONSE);
     hwai_error_free(err);
@@ -249,7 +250,7 @@ static void test_chat_nul_in_content_kept(void **state)
 static void test_chat_missing_project_id_sends_nothing(void **state)
 {
     (void)state;
-    fixture_options opts = {.project_id = ""};
+    fixture_options opts = { .project_id = "" };
     hwai_client *client = fixture_client(&opts);
     assert_true(test_emulator_reset(&fixture_emulator));
     hwai_chat_request req = pangu_request();
@@ -306,13 +307,13 @@ static void test_chat_rejects_bad_requests(void **state)
     req.version = 99;
     expect_invalid(&req, "version");
 
-    hwai_chat_message bad_utf8[] = {{"user", "\xff\xfe", 0}};
+    hwai_chat_message bad_utf8[] = { { "user", "\xff\xfe", 0 } };
     req = pangu_request();
     req.messages = bad_utf8;
     req.message_count = 1;
     expect_invalid(&req, "UTF-8");
 
-    hwai_chat_message no_role[] = {{"", "hi", 0}};
+    hwai_chat_message no_role[] = { { "", "hi", 0 } };
     req = pangu_request();
     req.messages = no_role;
     req.message_count = 1;
@@ -346,17 +347,15 @@ static void test_chat_deployment_id_is_encoded(void **state)
     hwai_client_free(client);
 }
 
-
 /* A service that echoes the rejected key back must not put it in the error. */
 static void test_chat_echoed_api_key_masked(void **state)
 {
     (void)state;
     assert_true(test_emulator_script(
-        &fixture_emulator,
-        "{\"route\":\"chat\",\"responses\":[{\"status\":401,\"body\":"
-        "\"{\\\"error\\\":{\\\"code\\\":\\\"invalid_api_key\\\",\\\"message\\\":"
-        "\\\"Incorrect API key provided: " EMU_API_KEY "\\\"}}\"}]}"));
-    fixture_options opts = {.api_key = EMU_API_KEY};
+        &fixture_emulator, "{\"route\":\"chat\",\"responses\":[{\"status\":401,\"body\":"
+                           "\"{\\\"error\\\":{\\\"code\\\":\\\"invalid_api_key\\\",\\\"message\\\":"
+                           "\\\"Incorrect API key provided: " EMU_API_KEY "\\\"}}\"}]}"));
+    fixture_options opts = { .api_key = EMU_API_KEY };
     hwai_client *client = fixture_client(&opts);
     hwai_chat_request req = HWAI_CHAT_REQUEST_INIT;
     req.model = "m";
@@ -378,10 +377,11 @@ static void test_chat_hostile_error_text_cleaned(void **state)
     (void)state;
     size_t big = 10000;
     char *script = malloc(big + 512);
-    int n = snprintf(script, 512,
-                     "{\"route\":\"chat\",\"responses\":[{\"status\":500,"
-                     "\"headers\":{\"X-Request-Id\":\"id\\u001b[31m\"},\"body\":\""
-                     "{\\\"error_code\\\":\\\"E\\\",\\\"error_msg\\\":\\\"line1\\\\nline2 ");
+    int n = snprintf(
+        script, 512,
+        "{\"route\":\"chat\",\"responses\":[{\"status\":500,"
+        "\"headers\":{\"X-Request-Id\":\"id\\u001b[31m\"},\"body\":\""
+        "{\\\"error_code\\\":\\\"E\\\",\\\"error_msg\\\":\\\"line1\\\\nline2 ");
     memset(script + n, 'x', big);
     strcpy(script + n + big, "\\\"}\"}]}");
     /* HTTP 500 is retried: queue the same answer for every attempt. */

@@ -51,8 +51,8 @@ static void test_client_endpoint_without_scheme(void **state)
 {
     (void)state;
     hwai_error *err = NULL;
-    assert_int_equal(make_client("modelarts.cn-north-4.myhuaweicloud.com", NULL, &err),
-                     HWAI_E_INVALID_ARG);
+    assert_int_equal(
+        make_client("modelarts.cn-north-4.myhuaweicloud.com", NULL, &err), HWAI_E_INVALID_ARG);
     assert_non_null(strstr(hwai_error_message(err), "scheme"));
     hwai_error_free(err);
     err = NULL;
@@ -70,11 +70,10 @@ static void test_client_plain_http_only_to_loopback(void **state)
     assert_int_equal(make_client("http://192.0.2.10", NULL, &err), HWAI_E_INSECURE_URL);
     assert_non_null(strstr(hwai_error_message(err), "192.0.2.10"));
     hwai_error_free(err);
-    assert_int_equal(make_client("http://127.0.0.1.example.com", NULL, NULL),
-                     HWAI_E_INSECURE_URL);
+    assert_int_equal(make_client("http://127.0.0.1.example.com", NULL, NULL), HWAI_E_INSECURE_URL);
     assert_int_equal(make_client("https://gateway.example.com", NULL, NULL), HWAI_OK);
 
-    const char *allowed[] = {"gateway.internal"};
+    const char *allowed[] = { "gateway.internal" };
     hwai_client_options opts = HWAI_CLIENT_OPTIONS_INIT;
     opts.endpoint = "http://gateway.internal:8000";
     opts.http_allowed_hosts = allowed;
@@ -134,12 +133,11 @@ static void test_version_matches_macros(void **state)
     assert_false(HWAI_VERSION_CHECK(99, 0, 0));
 }
 
-
 /* A region string becomes part of a host name, so only region-shaped ids pass. */
 static void test_client_rejects_malformed_region(void **state)
 {
     (void)state;
-    const char *bad[] = {"x@evil.example/#", "CN-NORTH-4", "cn north 4", "", "cn-north-4/x"};
+    const char *bad[] = { "x@evil.example/#", "CN-NORTH-4", "cn north 4", "", "cn-north-4/x" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         hwai_client_options opts = HWAI_CLIENT_OPTIONS_INIT;
         opts.region = bad[i];
@@ -149,7 +147,7 @@ static void test_client_rejects_malformed_region(void **state)
         assert_non_null(strstr(hwai_error_message(err), "region"));
         hwai_error_free(err);
     }
-    hwai_service_config service = {HWAI_SERVICE_PANGU, "a.b", NULL, NULL, 0, NULL};
+    hwai_service_config service = { HWAI_SERVICE_PANGU, "a.b", NULL, NULL, 0, NULL };
     hwai_client_options opts = HWAI_CLIENT_OPTIONS_INIT;
     opts.services = &service;
     opts.service_count = 1;
@@ -161,9 +159,8 @@ static void test_client_rejects_malformed_region(void **state)
 static void test_client_rejects_endpoint_extras(void **state)
 {
     (void)state;
-    const char *bad[] = {
-        "https://user:pass@gateway.example.com", "https://gateway.example.com/?x=1",
-        "https://gateway.example.com/#frag"};
+    const char *bad[] = { "https://user:pass@gateway.example.com",
+                          "https://gateway.example.com/?x=1", "https://gateway.example.com/#frag" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         hwai_error *err = NULL;
         assert_int_equal(make_client(bad[i], NULL, &err), HWAI_E_INVALID_ARG);
@@ -203,8 +200,8 @@ static void test_option_init_functions(void **state)
 {
     (void)state;
     hwai_iam_password_options iam;
-    assert_int_equal(hwai_iam_password_options_init(&iam, HWAI_IAM_PASSWORD_OPTIONS_VERSION),
-                     HWAI_OK);
+    assert_int_equal(
+        hwai_iam_password_options_init(&iam, HWAI_IAM_PASSWORD_OPTIONS_VERSION), HWAI_OK);
     assert_null(iam.user_name);
     assert_int_equal(hwai_iam_password_options_init(&iam, 9), HWAI_E_INVALID_ARG);
     hwai_credentials_chain_options chain;

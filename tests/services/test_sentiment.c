@@ -49,10 +49,10 @@ static void test_sentiment_error_code_in_success_answer(void **state)
     (void)state;
     /* NLP answers may carry error_code and error_msg with HTTP 200. */
     assert_true(test_emulator_script(
-        &fixture_emulator,
-        "{\"route\":\"sentiment\",\"responses\":[{\"status\":200,"
-        "\"headers\":{\"Content-Type\":\"application/json\"},"
-        "\"body\":\"{\\\"error_code\\\":\\\"NLP.0301\\\",\\\"error_msg\\\":\\\"text empty\\\"}\"}]}"));
+        &fixture_emulator, "{\"route\":\"sentiment\",\"responses\":[{\"status\":200,"
+                           "\"headers\":{\"Content-Type\":\"application/json\"},"
+                           "\"body\":\"{\\\"error_code\\\":\\\"NLP.0301\\\",\\\"error_msg\\\":"
+                           "\\\"text empty\\\"}\"}]}"));
     hwai_client *client = fixture_client(NULL);
     hwai_sentiment_request req = HWAI_SENTIMENT_REQUEST_INIT;
     req.content = "好";
@@ -69,10 +69,9 @@ static void test_sentiment_answer_missing_fields(void **state)
 {
     (void)state;
     assert_true(test_emulator_script(
-        &fixture_emulator,
-        "{\"route\":\"sentiment\",\"responses\":[{\"status\":200,"
-        "\"headers\":{\"Content-Type\":\"application/json\"},"
-        "\"body\":\"{\\\"result\\\":{\\\"label\\\":1}}\"}]}"));
+        &fixture_emulator, "{\"route\":\"sentiment\",\"responses\":[{\"status\":200,"
+                           "\"headers\":{\"Content-Type\":\"application/json\"},"
+                           "\"body\":\"{\\\"result\\\":{\\\"label\\\":1}}\"}]}"));
     hwai_client *client = fixture_client(NULL);
     hwai_sentiment_request req = HWAI_SENTIMENT_REQUEST_INIT;
     req.content = "好";

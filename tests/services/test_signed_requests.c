@@ -34,8 +34,8 @@ static int group_teardown(void **state)
 static hwai_client *make_client(const char *security_token)
 {
     hwai_credentials *creds = NULL;
-    assert_int_equal(hwai_credentials_new_aksk(&creds, EMU_AK, EMU_SK, security_token, NULL),
-                     HWAI_OK);
+    assert_int_equal(
+        hwai_credentials_new_aksk(&creds, EMU_AK, EMU_SK, security_token, NULL), HWAI_OK);
     hwai_client_options opts = HWAI_CLIENT_OPTIONS_INIT;
     opts.endpoint = emu.base_url;
     opts.project_id = EMU_PROJECT_ID;
@@ -74,12 +74,15 @@ static void test_client_query_unicode_path_and_token(void **state)
     assert_int_equal(resp.status, 200);
     json_t *root = json_loadb(resp.body.data, resp.body.len, 0, NULL);
     assert_non_null(root);
-    assert_string_equal(json_string_value(json_object_get(root, "path")),
-                        "/v1/" EMU_PROJECT_ID "/hwai-echo/模型/a b");
+    assert_string_equal(
+        json_string_value(json_object_get(root, "path")),
+        "/v1/" EMU_PROJECT_ID "/hwai-echo/模型/a b");
     json_t *pairs = json_object_get(root, "query");
     assert_int_equal(json_array_size(pairs), 4);
     /* The wire query is the canonical one: sorted by key, then value. */
-    const char *expected[4][2] = {{"name", "北京"}, {"q", "a+b c"}, {"tag", "10"}, {"tag", "2"}};
+    const char *expected[4][2] = {
+        { "name", "北京" }, { "q", "a+b c" }, { "tag", "10" }, { "tag", "2" }
+    };
     for (size_t i = 0; i < 4; i++) {
         json_t *pair = json_array_get(pairs, i);
         assert_string_equal(json_string_value(json_array_get(pair, 0)), expected[i][0]);
@@ -101,8 +104,11 @@ static size_t discard(char *data, size_t size, size_t count, void *user)
 /* Sends a signed request as hwai_sign() produced it, after replacing the byte
  * at tamper_offset of the field picked by tamper_field ('u' URI, 'b' body,
  * 'a' Authorization, 't' security token; 0 for none). Returns the HTTP status. */
-static long send_signed(const hwai_signed_request *signed_req, const char *body,
-                        char tamper_field, size_t tamper_offset)
+static long send_signed(
+    const hwai_signed_request *signed_req,
+    const char *body,
+    char tamper_field,
+    size_t tamper_offset)
 {
     char uri[512];
     snprintf(uri, sizeof(uri), "%s", signed_req->uri);
@@ -111,8 +117,9 @@ static long send_signed(const hwai_signed_request *signed_req, const char *body,
     struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
     for (size_t i = 0; i < signed_req->header_count; i++) {
         char line[1024];
-        snprintf(line, sizeof(line), "%s: %s", signed_req->headers[i].name,
-                 signed_req->headers[i].value);
+        snprintf(
+            line, sizeof(line), "%s: %s", signed_req->headers[i].name,
+            signed_req->headers[i].value);
         bool is_auth = strcmp(signed_req->headers[i].name, "Authorization") == 0;
         bool is_token = strcmp(signed_req->headers[i].name, "X-Security-Token") == 0;
         if ((tamper_field == 'a' && is_auth) || (tamper_field == 't' && is_token)) {
@@ -154,10 +161,11 @@ static void test_sign_one_changed_byte_is_401(void **state)
     assert_int_equal(
         hwai_credentials_new_aksk(&creds, EMU_AK, EMU_SK, EMU_SECURITY_TOKEN, NULL), HWAI_OK);
     char url[256];
-    snprintf(url, sizeof(url), "%s/v1/%s/hwai-echo/x?limit=10&name=%%E5%%8C%%97", emu.base_url,
-             EMU_PROJECT_ID);
+    snprintf(
+        url, sizeof(url), "%s/v1/%s/hwai-echo/x?limit=10&name=%%E5%%8C%%97", emu.base_url,
+        EMU_PROJECT_ID);
     const char *body = "{\"n\":1}";
-    hwai_http_header headers[] = {{"Content-Type", "application/json"}};
+    hwai_http_header headers[] = { { "Content-Type", "application/json" } };
     hwai_sign_input input = HWAI_SIGN_INPUT_INIT;
     input.method = "POST";
     input.url = url;

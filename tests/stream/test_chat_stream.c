@@ -65,7 +65,7 @@ static int64_t monotonic_ms(void)
 
 static void sleep_ms(long ms)
 {
-    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+    struct timespec pause = { ms / 1000, (ms % 1000) * 1000000L };
     while (nanosleep(&pause, &pause) != 0) {
     }
 }
@@ -161,7 +161,7 @@ static hwai_client *api_key_client(void)
 }
 
 static const hwai_chat_message question[] = {
-    {"user", "请用一句话介绍成都。", 0},
+    { "user", "请用一句话介绍成都。", 0 },
 };
 
 /* A request on the OpenAI-compatible path, where the streamed request carries
@@ -343,8 +343,8 @@ static void record_summary(stream_outcome *o, const hwai_chat_stream_summary *su
 {
     assert_non_null(summary);
     o->summary_content_null = summary->content == NULL;
-    byte_buf_append(&o->summary_content, summary->content ? summary->content : "",
-                    summary->content_len);
+    byte_buf_append(
+        &o->summary_content, summary->content ? summary->content : "", summary->content_len);
     o->finish_reason = copy_or_null(summary->finish_reason);
     o->request_id = copy_or_null(summary->request_id);
     o->usage = summary->usage;
@@ -388,7 +388,7 @@ static void read_to_end(hwai_chat_stream *stream, stream_outcome *o)
     record_error(o, err);
     record_summary(o, hwai_chat_stream_summary_get(stream));
 
-    static const hwai_chat_chunk stale = {0};
+    static const hwai_chat_chunk stale = { 0 };
     hwai_error *again = NULL;
     chunk = &stale;
     assert_int_equal(hwai_chat_stream_next(stream, &chunk, &again), status);
@@ -469,67 +469,76 @@ static bool text_equals(const byte_buf *buf, const char *text)
 static void check_case(const stream_case *c, const stream_outcome *o, const char *split)
 {
     if (o->open_status != HWAI_OK) {
-        fail_msg("%s, %s: open returned %s (%s)", c->name, split, hwai_status_str(o->open_status),
-                 o->error_message ? o->error_message : "");
+        fail_msg(
+            "%s, %s: open returned %s (%s)", c->name, split, hwai_status_str(o->open_status),
+            o->error_message ? o->error_message : "");
     }
     if (o->status != c->status) {
-        fail_msg("%s, %s: stream ended with %s (%s), expected %s", c->name, split,
-                 hwai_status_str(o->status), o->error_message ? o->error_message : "no error",
-                 hwai_status_str(c->status));
+        fail_msg(
+            "%s, %s: stream ended with %s (%s), expected %s", c->name, split,
+            hwai_status_str(o->status), o->error_message ? o->error_message : "no error",
+            hwai_status_str(c->status));
     }
     size_t expected_count = count_strings(c->deltas);
     if (o->delta_count != expected_count) {
-        fail_msg("%s, %s: %zu chunks with text, expected %zu (text '%s')", c->name, split,
-                 o->delta_count, expected_count, o->text.data ? o->text.data : "");
+        fail_msg(
+            "%s, %s: %zu chunks with text, expected %zu (text '%s')", c->name, split,
+            o->delta_count, expected_count, o->text.data ? o->text.data : "");
     }
-    byte_buf joined = {0};
+    byte_buf joined = { 0 };
     byte_buf_append(&joined, "", 0);
     for (size_t i = 0; i < expected_count; i++) {
         if (!text_equals(&o->deltas[i], c->deltas[i])) {
-            fail_msg("%s, %s: text of chunk %zu is '%s', expected '%s'", c->name, split, i,
-                     o->deltas[i].data, c->deltas[i]);
+            fail_msg(
+                "%s, %s: text of chunk %zu is '%s', expected '%s'", c->name, split, i,
+                o->deltas[i].data, c->deltas[i]);
         }
         if (c->delta_json && !text_equals(&o->delta_json[i], c->delta_json[i])) {
-            fail_msg("%s, %s: raw JSON of chunk %zu is '%s', expected '%s'", c->name, split,
-                     i, o->delta_json[i].data, c->delta_json[i]);
+            fail_msg(
+                "%s, %s: raw JSON of chunk %zu is '%s', expected '%s'", c->name, split, i,
+                o->delta_json[i].data, c->delta_json[i]);
         }
         byte_buf_append(&joined, c->deltas[i], strlen(c->deltas[i]));
     }
     bool summary_ok = o->summary_content.len == joined.len &&
                       memcmp(o->summary_content.data, joined.data, joined.len) == 0;
     if (!summary_ok) {
-        fail_msg("%s, %s: summary text '%s', expected '%s'", c->name, split,
-                 o->summary_content.data, joined.data);
+        fail_msg(
+            "%s, %s: summary text '%s', expected '%s'", c->name, split, o->summary_content.data,
+            joined.data);
     }
     free(joined.data);
-    bool finish_ok = c->finish_reason ? o->finish_reason &&
-                                            strcmp(o->finish_reason, c->finish_reason) == 0
-                                      : o->finish_reason == NULL;
+    bool finish_ok = c->finish_reason
+                         ? o->finish_reason && strcmp(o->finish_reason, c->finish_reason) == 0
+                         : o->finish_reason == NULL;
     if (!finish_ok) {
-        fail_msg("%s, %s: finish reason '%s', expected '%s'", c->name, split,
-                 o->finish_reason ? o->finish_reason : "(none)",
-                 c->finish_reason ? c->finish_reason : "(none)");
+        fail_msg(
+            "%s, %s: finish reason '%s', expected '%s'", c->name, split,
+            o->finish_reason ? o->finish_reason : "(none)",
+            c->finish_reason ? c->finish_reason : "(none)");
     }
     if (c->status == HWAI_E_STREAM_ERROR) {
         bool code_ok = c->error_code ? o->error_code && strcmp(o->error_code, c->error_code) == 0
                                      : o->error_code == NULL;
         if (!code_ok) {
-            fail_msg("%s, %s: error code '%s', expected '%s'", c->name, split,
-                     o->error_code ? o->error_code : "(none)",
-                     c->error_code ? c->error_code : "(none)");
+            fail_msg(
+                "%s, %s: error code '%s', expected '%s'", c->name, split,
+                o->error_code ? o->error_code : "(none)", c->error_code ? c->error_code : "(none)");
         }
         if (!o->error_message || strcmp(o->error_message, c->error_message) != 0) {
-            fail_msg("%s, %s: error message '%s', expected '%s'", c->name, split,
-                     o->error_message ? o->error_message : "(none)", c->error_message);
+            fail_msg(
+                "%s, %s: error message '%s', expected '%s'", c->name, split,
+                o->error_message ? o->error_message : "(none)", c->error_message);
         }
         if (o->error_http_status != 200) {
-            fail_msg("%s, %s: error has HTTP status %d, expected 200", c->name, split,
-                     o->error_http_status);
+            fail_msg(
+                "%s, %s: error has HTTP status %d, expected 200", c->name, split,
+                o->error_http_status);
         }
     }
     if (o->request_id == NULL || strcmp(o->request_id, "raw-stream-request") != 0) {
-        fail_msg("%s, %s: request id '%s'", c->name, split,
-                 o->request_id ? o->request_id : "(none)");
+        fail_msg(
+            "%s, %s: request id '%s'", c->name, split, o->request_id ? o->request_id : "(none)");
     }
 }
 
@@ -558,7 +567,7 @@ static void replay_case(hwai_client *client, const stream_case *c)
     if (c->writes) {
         json_t *response = raw_response();
         raw_response_add_str(response, SSE_HEADERS, 0);
-        byte_buf joined = {0};
+        byte_buf joined = { 0 };
         for (size_t i = 0; c->writes[i]; i++) {
             raw_response_add_str(response, c->writes[i], SPLIT_PAUSE_MS);
             byte_buf_append(&joined, c->writes[i], strlen(c->writes[i]));
@@ -603,16 +612,17 @@ static void replay_cases(const stream_case *cases, size_t count)
     for (size_t i = 0; i < count; i++) {
         int64_t start = monotonic_ms();
         replay_case(client, &cases[i]);
-        print_message("%s: %zu bytes, all runs in %lld ms\n", cases[i].name,
-                      strlen(cases[i].body), (long long)(monotonic_ms() - start));
+        print_message(
+            "%s: %zu bytes, all runs in %lld ms\n", cases[i].name, strlen(cases[i].body),
+            (long long)(monotonic_ms() - start));
     }
     hwai_client_free(client);
 }
 
-static const char *const deltas_hello_world[] = {"Hello", " world", NULL};
-static const char *const deltas_a_b[] = {"a", "b", NULL};
-static const char *const deltas_x[] = {"x", NULL};
-static const char *const deltas_none[] = {NULL};
+static const char *const deltas_hello_world[] = { "Hello", " world", NULL };
+static const char *const deltas_a_b[] = { "a", "b", NULL };
+static const char *const deltas_x[] = { "x", NULL };
+static const char *const deltas_none[] = { NULL };
 
 /* One event split over several writes: inside the JSON of the first event,
  * between the LF that ends its data line and the blank line, and inside the
@@ -624,17 +634,17 @@ static void test_event_split_over_reads(void **state)
 #define WRITE_2 "lo\"}}]}\n"
 #define WRITE_3 "\n"
 #define WRITE_4 "da"
-#define WRITE_5                                                                        \
+#define WRITE_5                                                                           \
     "ta: {\"choices\":[{\"delta\":{\"content\":\" world\"},\"finish_reason\":\"stop\"}]}" \
     "\n\ndata: [DONE]\n\n"
-    static const char *const writes[] = {WRITE_1, WRITE_2, WRITE_3, WRITE_4, WRITE_5, NULL};
+    static const char *const writes[] = { WRITE_1, WRITE_2, WRITE_3, WRITE_4, WRITE_5, NULL };
     const stream_case cases[] = {
-        {.name = "event split over reads",
-         .body = WRITE_1 WRITE_2 WRITE_3 WRITE_4 WRITE_5,
-         .status = HWAI_OK,
-         .deltas = deltas_hello_world,
-         .finish_reason = "stop",
-         .writes = writes},
+        { .name = "event split over reads",
+          .body = WRITE_1 WRITE_2 WRITE_3 WRITE_4 WRITE_5,
+          .status = HWAI_OK,
+          .deltas = deltas_hello_world,
+          .finish_reason = "stop",
+          .writes = writes },
     };
 #undef WRITE_1
 #undef WRITE_2
@@ -651,7 +661,7 @@ static void test_large_event_in_small_writes(void **state)
     const size_t text_len = 100 * 1024;
     const char *head = "data: {\"choices\":[{\"delta\":{\"content\":\"";
     const size_t head_len = strlen(head);
-    byte_buf body = {0};
+    byte_buf body = { 0 };
     byte_buf_append(&body, head, head_len);
     for (size_t i = 0; i < text_len; i++) {
         char c = (char)('a' + i % 26);
@@ -694,14 +704,14 @@ static void test_data_without_space(void **state)
         NULL,
     };
     const stream_case cases[] = {
-        {.name = "data without space",
-         .body = "data:{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
-                 "event:message\ndata:  {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n"
-                 "data\n\n"
-                 "data:[DONE]\n\n",
-         .status = HWAI_OK,
-         .deltas = deltas_a_b,
-         .delta_json = raw_json},
+        { .name = "data without space",
+          .body = "data:{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
+                  "event:message\ndata:  {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n"
+                  "data\n\n"
+                  "data:[DONE]\n\n",
+          .status = HWAI_OK,
+          .deltas = deltas_a_b,
+          .delta_json = raw_json },
     };
     replay_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -718,21 +728,21 @@ static void test_keep_alive_comments_skipped(void **state)
 #define WRITE_3 ":\n\n"
 #define WRITE_4 "event: ping\ndata: \n\n"
 #define WRITE_5 "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n"
-    static const char *const writes[] = {WRITE_1, WRITE_2, WRITE_3, WRITE_4, WRITE_5, NULL};
+    static const char *const writes[] = { WRITE_1, WRITE_2, WRITE_3, WRITE_4, WRITE_5, NULL };
     const stream_case cases[] = {
-        {.name = "keep-alive comments",
-         .body = WRITE_1 WRITE_2 WRITE_3 WRITE_4 WRITE_5,
-         .status = HWAI_OK,
-         .deltas = deltas_a_b,
-         .writes = writes},
-        {.name = "events of other types",
-         .body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
-                 ": ping - 2\n\n"
-                 "event: ping\ndata: {\"choices\":[{\"delta\":{\"content\":\"zz\"}}]}\n\n"
-                 "id: 2\n\nretry: 1000\n\n"
-                 "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n",
-         .status = HWAI_OK,
-         .deltas = deltas_a_b},
+        { .name = "keep-alive comments",
+          .body = WRITE_1 WRITE_2 WRITE_3 WRITE_4 WRITE_5,
+          .status = HWAI_OK,
+          .deltas = deltas_a_b,
+          .writes = writes },
+        { .name = "events of other types",
+          .body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
+                  ": ping - 2\n\n"
+                  "event: ping\ndata: {\"choices\":[{\"delta\":{\"content\":\"zz\"}}]}\n\n"
+                  "id: 2\n\nretry: 1000\n\n"
+                  "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n",
+          .status = HWAI_OK,
+          .deltas = deltas_a_b },
     };
 #undef WRITE_1
 #undef WRITE_2
@@ -752,29 +762,29 @@ static void test_close_without_final_blank_line(void **state)
 #define DELTA_X "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
 #define FINISH_STOP "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}"
     const stream_case cases[] = {
-        {.name = "close after finish reason and blank line",
-         .body = DELTA_X FINISH_STOP "\n\n",
-         .status = HWAI_OK,
-         .deltas = deltas_x,
-         .finish_reason = "stop"},
-        {.name = "close after finish reason and one LF",
-         .body = DELTA_X FINISH_STOP "\n",
-         .status = HWAI_OK,
-         .deltas = deltas_x,
-         .finish_reason = "stop"},
-        {.name = "close after finish reason without line end",
-         .body = DELTA_X FINISH_STOP,
-         .status = HWAI_OK,
-         .deltas = deltas_x,
-         .finish_reason = "stop"},
-        {.name = "close after text without finish reason",
-         .body = DELTA_X,
-         .status = HWAI_E_STREAM_TRUNCATED,
-         .deltas = deltas_x},
-        {.name = "close inside the first event",
-         .body = "data: {\"choices\":[{\"del",
-         .status = HWAI_E_STREAM_TRUNCATED,
-         .deltas = deltas_none},
+        { .name = "close after finish reason and blank line",
+          .body = DELTA_X FINISH_STOP "\n\n",
+          .status = HWAI_OK,
+          .deltas = deltas_x,
+          .finish_reason = "stop" },
+        { .name = "close after finish reason and one LF",
+          .body = DELTA_X FINISH_STOP "\n",
+          .status = HWAI_OK,
+          .deltas = deltas_x,
+          .finish_reason = "stop" },
+        { .name = "close after finish reason without line end",
+          .body = DELTA_X FINISH_STOP,
+          .status = HWAI_OK,
+          .deltas = deltas_x,
+          .finish_reason = "stop" },
+        { .name = "close after text without finish reason",
+          .body = DELTA_X,
+          .status = HWAI_E_STREAM_TRUNCATED,
+          .deltas = deltas_x },
+        { .name = "close inside the first event",
+          .body = "data: {\"choices\":[{\"del",
+          .status = HWAI_E_STREAM_TRUNCATED,
+          .deltas = deltas_none },
     };
 #undef DELTA_X
 #undef FINISH_STOP
@@ -787,37 +797,37 @@ static void test_close_without_final_blank_line(void **state)
 static void test_characters_and_line_ends_split(void **state)
 {
     (void)state;
-    static const char *const deltas_chinese[] = {"你好", "😀é", NULL};
-    static const char *const deltas_a[] = {"a", NULL};
+    static const char *const deltas_chinese[] = { "你好", "😀é", NULL };
+    static const char *const deltas_a[] = { "a", NULL };
     const stream_case cases[] = {
-        {.name = "multi-byte characters",
-         .body = "data: {\"choices\":[{\"delta\":{\"content\":\"你好\"}}]}\n\n"
-                 "data: {\"choices\":[{\"delta\":{\"content\":\"😀é\"},"
-                 "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
-         .status = HWAI_OK,
-         .deltas = deltas_chinese,
-         .finish_reason = "stop"},
-        {.name = "byte order mark",
-         .body = "\xEF\xBB\xBF"
-                 "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\n",
-         .status = HWAI_OK,
-         .deltas = deltas_a},
-        {.name = "CRLF line ends",
-         .body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hello\"}}]}\r\n\r\n"
-                 "data: {\"choices\":[{\"delta\":\r\n"
-                 "data: {\"content\":\" world\"},\"finish_reason\":\"stop\"}]}\r\n\r\n"
-                 "data: [DONE]\r\n\r\n",
-         .status = HWAI_OK,
-         .deltas = deltas_hello_world,
-         .finish_reason = "stop"},
-        {.name = "CR line ends",
-         .body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hello\"}}]}\r\r"
-                 "data: {\"choices\":[{\"delta\":\r"
-                 "data: {\"content\":\" world\"},\"finish_reason\":\"stop\"}]}\r\r"
-                 "data: [DONE]\r\r",
-         .status = HWAI_OK,
-         .deltas = deltas_hello_world,
-         .finish_reason = "stop"},
+        { .name = "multi-byte characters",
+          .body = "data: {\"choices\":[{\"delta\":{\"content\":\"你好\"}}]}\n\n"
+                  "data: {\"choices\":[{\"delta\":{\"content\":\"😀é\"},"
+                  "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+          .status = HWAI_OK,
+          .deltas = deltas_chinese,
+          .finish_reason = "stop" },
+        { .name = "byte order mark",
+          .body = "\xEF\xBB\xBF"
+                  "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\n",
+          .status = HWAI_OK,
+          .deltas = deltas_a },
+        { .name = "CRLF line ends",
+          .body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hello\"}}]}\r\n\r\n"
+                  "data: {\"choices\":[{\"delta\":\r\n"
+                  "data: {\"content\":\" world\"},\"finish_reason\":\"stop\"}]}\r\n\r\n"
+                  "data: [DONE]\r\n\r\n",
+          .status = HWAI_OK,
+          .deltas = deltas_hello_world,
+          .finish_reason = "stop" },
+        { .name = "CR line ends",
+          .body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hello\"}}]}\r\r"
+                  "data: {\"choices\":[{\"delta\":\r"
+                  "data: {\"content\":\" world\"},\"finish_reason\":\"stop\"}]}\r\r"
+                  "data: [DONE]\r\r",
+          .status = HWAI_OK,
+          .deltas = deltas_hello_world,
+          .finish_reason = "stop" },
     };
     replay_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -829,39 +839,40 @@ static void test_error_inside_stream(void **state)
 {
     (void)state;
 #define PARTIAL "data: {\"choices\":[{\"delta\":{\"content\":\"partial \"}}]}\n\n"
-    static const char *const deltas_partial[] = {"partial ", NULL};
+    static const char *const deltas_partial[] = { "partial ", NULL };
     const stream_case cases[] = {
-        {.name = "error object, OpenAI shape",
-         .body = PARTIAL "data: {\"error\":{\"code\":\"X\",\"message\":\"m\"}}\n\n"
-                         "data: [DONE]\n\n",
-         .status = HWAI_E_STREAM_ERROR,
-         .deltas = deltas_partial,
-         .error_code = "X",
-         .error_message = "m"},
-        {.name = "error object, Huawei shape",
-         .body = PARTIAL "data: {\"error_code\":\"PANGU.1\",\"error_msg\":\"m\"}\n\n"
-                         "data: [DONE]\n\n",
-         .status = HWAI_E_STREAM_ERROR,
-         .deltas = deltas_partial,
-         .error_code = "PANGU.1",
-         .error_message = "m"},
-        {.name = "error event with JSON data",
-         .body = PARTIAL "event: error\ndata: {\"error\":{\"code\":\"Y\",\"message\":\"busy\"}}\n\n"
-                         "data: [DONE]\n\n",
-         .status = HWAI_E_STREAM_ERROR,
-         .deltas = deltas_partial,
-         .error_code = "Y",
-         .error_message = "busy"},
-        {.name = "error event with text data",
-         .body = PARTIAL "event: error\ndata: model overloaded\n\n",
-         .status = HWAI_E_STREAM_ERROR,
-         .deltas = deltas_partial,
-         .error_code = NULL,
-         .error_message = "model overloaded"},
-        {.name = "event that is not JSON",
-         .body = PARTIAL "data: {\"choices\":[\n\ndata: [DONE]\n\n",
-         .status = HWAI_E_BAD_RESPONSE,
-         .deltas = deltas_partial},
+        { .name = "error object, OpenAI shape",
+          .body = PARTIAL "data: {\"error\":{\"code\":\"X\",\"message\":\"m\"}}\n\n"
+                          "data: [DONE]\n\n",
+          .status = HWAI_E_STREAM_ERROR,
+          .deltas = deltas_partial,
+          .error_code = "X",
+          .error_message = "m" },
+        { .name = "error object, Huawei shape",
+          .body = PARTIAL "data: {\"error_code\":\"PANGU.1\",\"error_msg\":\"m\"}\n\n"
+                          "data: [DONE]\n\n",
+          .status = HWAI_E_STREAM_ERROR,
+          .deltas = deltas_partial,
+          .error_code = "PANGU.1",
+          .error_message = "m" },
+        { .name = "error event with JSON data",
+          .body =
+              PARTIAL "event: error\ndata: {\"error\":{\"code\":\"Y\",\"message\":\"busy\"}}\n\n"
+                      "data: [DONE]\n\n",
+          .status = HWAI_E_STREAM_ERROR,
+          .deltas = deltas_partial,
+          .error_code = "Y",
+          .error_message = "busy" },
+        { .name = "error event with text data",
+          .body = PARTIAL "event: error\ndata: model overloaded\n\n",
+          .status = HWAI_E_STREAM_ERROR,
+          .deltas = deltas_partial,
+          .error_code = NULL,
+          .error_message = "model overloaded" },
+        { .name = "event that is not JSON",
+          .body = PARTIAL "data: {\"choices\":[\n\ndata: [DONE]\n\n",
+          .status = HWAI_E_BAD_RESPONSE,
+          .deltas = deltas_partial },
     };
 #undef PARTIAL
     replay_cases(cases, sizeof(cases) / sizeof(cases[0]));
@@ -872,17 +883,17 @@ static void test_error_inside_stream(void **state)
 static void test_truncation_keeps_text(void **state)
 {
     (void)state;
-    static const char *const deltas_nihao[] = {"你好", NULL};
+    static const char *const deltas_nihao[] = { "你好", NULL };
     const stream_case cases[] = {
-        {.name = "close between events",
-         .body = "data: {\"choices\":[{\"delta\":{\"content\":\"你好\"}}]}\n\n",
-         .status = HWAI_E_STREAM_TRUNCATED,
-         .deltas = deltas_nihao},
-        {.name = "close inside a character",
-         .body = "data: {\"choices\":[{\"delta\":{\"content\":\"你好\"}}]}\n\n"
-                 "data: {\"choices\":[{\"delta\":{\"content\":\"\xE4\xB8",
-         .status = HWAI_E_STREAM_TRUNCATED,
-         .deltas = deltas_nihao},
+        { .name = "close between events",
+          .body = "data: {\"choices\":[{\"delta\":{\"content\":\"你好\"}}]}\n\n",
+          .status = HWAI_E_STREAM_TRUNCATED,
+          .deltas = deltas_nihao },
+        { .name = "close inside a character",
+          .body = "data: {\"choices\":[{\"delta\":{\"content\":\"你好\"}}]}\n\n"
+                  "data: {\"choices\":[{\"delta\":{\"content\":\"\xE4\xB8",
+          .status = HWAI_E_STREAM_TRUNCATED,
+          .deltas = deltas_nihao },
     };
     replay_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -945,7 +956,7 @@ static void test_normal_stream_openai_path(void **state)
 /* After the normal end, every further next() returns HWAI_OK with NULL. */
 static void test_end_repeats_ok_with_null(void **state)
 {
-    static const hwai_chat_chunk stale_chunk = {0};
+    static const hwai_chat_chunk stale_chunk = { 0 };
     (void)state;
     hwai_client *client = api_key_client();
     hwai_chat_request req = openai_request();
@@ -1067,9 +1078,8 @@ static void test_emulator_error_event(void **state)
 static void test_nul_in_content_kept(void **state)
 {
     (void)state;
-    const char *body =
-        "data: {\"choices\":[{\"delta\":{\"content\":\"a\\u0000b\"},"
-        "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    const char *body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\\u0000b\"},"
+                       "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
     queue_sse_body(body, strlen(body));
     hwai_client *client = api_key_client();
     hwai_chat_request req = openai_request();
@@ -1147,10 +1157,11 @@ static void test_first_chunk_before_pause_ends(void **state)
     assert_string_equal(chunk->finish_reason, "stop");
     assert_int_equal(hwai_chat_stream_next(stream, &chunk, &err), HWAI_OK);
     assert_null(chunk);
-    print_message("open took %lld ms, first chunk %lld ms after open, second %lld ms after "
-                  "open (server pause %d ms)\n",
-                  (long long)(opened - start), (long long)(first - opened),
-                  (long long)(second - opened), pause_ms);
+    print_message(
+        "open took %lld ms, first chunk %lld ms after open, second %lld ms after "
+        "open (server pause %d ms)\n",
+        (long long)(opened - start), (long long)(first - opened), (long long)(second - opened),
+        pause_ms);
     assert_true(opened - start < 1000);
     assert_true(first - opened < 1000);
     /* The second event really was held back, so the first was not merely
@@ -1186,8 +1197,9 @@ static void test_chunks_arrive_with_delay(void **state)
     }
     int64_t total = monotonic_ms() - opened;
     assert_null(err);
-    print_message("%zu chunks; first text after %lld ms, end after %lld ms (delay %d ms)\n",
-                  chunks, (long long)first_text, (long long)total, delay_ms);
+    print_message(
+        "%zu chunks; first text after %lld ms, end after %lld ms (delay %d ms)\n", chunks,
+        (long long)first_text, (long long)total, delay_ms);
     assert_true(chunks >= 3);
     assert_true(first_text >= 0);
     /* The emulator waits delay_ms before every event after the first one, so
@@ -1241,7 +1253,7 @@ static void test_cancel_from_other_thread(void **state)
     queue_silent_stream(10000);
     hwai_client *client = api_key_client();
     hwai_chat_request req = openai_request();
-    cancel_job job = {.delay_ms = 200};
+    cancel_job job = { .delay_ms = 200 };
     atomic_init(&job.reading_since_ms, 0);
     atomic_init(&job.cancelled_at_ms, 0);
     hwai_error *err = NULL;
@@ -1259,8 +1271,9 @@ static void test_cancel_from_other_thread(void **state)
 
     int64_t blocked = returned - atomic_load(&job.reading_since_ms);
     int64_t latency = returned - atomic_load(&job.cancelled_at_ms);
-    print_message("next blocked %lld ms; returned %lld ms after the cancel\n",
-                  (long long)blocked, (long long)latency);
+    print_message(
+        "next blocked %lld ms; returned %lld ms after the cancel\n", (long long)blocked,
+        (long long)latency);
     assert_int_equal(status, HWAI_E_CANCELLED);
     assert_null(chunk);
     assert_int_equal(hwai_error_status(err), HWAI_E_CANCELLED);
@@ -1410,8 +1423,8 @@ static void test_json_response_with_error(void **state)
         const char *body;
         const char *code;
     } responses[] = {
-        {"{\"error\":{\"code\":\"X\",\"message\":\"m\"}}", "X"},
-        {"{\"error_code\":\"PANGU.1\",\"error_msg\":\"m\"}", "PANGU.1"},
+        { "{\"error\":{\"code\":\"X\",\"message\":\"m\"}}", "X" },
+        { "{\"error_code\":\"PANGU.1\",\"error_msg\":\"m\"}", "PANGU.1" },
     };
     hwai_client *client = api_key_client();
     hwai_chat_request req = openai_request();
@@ -1490,12 +1503,13 @@ static byte_buf body_with_event_of(size_t data_len)
     char *text = malloc(text_len);
     assert_non_null(text);
     memset(text, 'a', text_len);
-    byte_buf body = {0};
-    byte_buf_append(&body, EVENT_OK EVENT_MORE "data: " LARGE_HEAD,
-                    strlen(EVENT_OK EVENT_MORE "data: " LARGE_HEAD));
+    byte_buf body = { 0 };
+    byte_buf_append(
+        &body, EVENT_OK EVENT_MORE "data: " LARGE_HEAD,
+        strlen(EVENT_OK EVENT_MORE "data: " LARGE_HEAD));
     byte_buf_append(&body, text, text_len);
-    byte_buf_append(&body, LARGE_TAIL "\n\ndata: [DONE]\n\n",
-                    strlen(LARGE_TAIL "\n\ndata: [DONE]\n\n"));
+    byte_buf_append(
+        &body, LARGE_TAIL "\n\ndata: [DONE]\n\n", strlen(LARGE_TAIL "\n\ndata: [DONE]\n\n"));
     free(text);
     return body;
 }
@@ -1514,9 +1528,9 @@ static void test_event_size_limit(void **state)
         size_t data_len;
         hwai_status status;
     } sizes[] = {
-        {EVENT_LIMIT_BYTES + EVENT_LIMIT_BYTES / 10, HWAI_E_STREAM_EVENT_TOO_LARGE},
-        {EVENT_LIMIT_BYTES + 1, HWAI_E_STREAM_EVENT_TOO_LARGE},
-        {EVENT_LIMIT_BYTES, HWAI_OK},
+        { EVENT_LIMIT_BYTES + EVENT_LIMIT_BYTES / 10, HWAI_E_STREAM_EVENT_TOO_LARGE },
+        { EVENT_LIMIT_BYTES + 1, HWAI_E_STREAM_EVENT_TOO_LARGE },
+        { EVENT_LIMIT_BYTES, HWAI_OK },
     };
     static const char *const timings[] = {
         "with the headers",
@@ -1524,13 +1538,13 @@ static void test_event_size_limit(void **state)
         "behind a small event after a pause",
     };
     /* Where the body is split for each timing, after the headers. */
-    const size_t pause_at[] = {0, strlen(EVENT_OK EVENT_MORE), strlen(EVENT_OK)};
+    const size_t pause_at[] = { 0, strlen(EVENT_OK EVENT_MORE), strlen(EVENT_OK) };
     hwai_client *client = api_key_client();
     hwai_chat_request req = openai_request();
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         for (size_t t = 0; t < sizeof(timings) / sizeof(timings[0]); t++) {
             byte_buf body = body_with_event_of(sizes[i].data_len);
-            byte_buf first = {0};
+            byte_buf first = { 0 };
             byte_buf_append(&first, SSE_HEADERS, strlen(SSE_HEADERS));
             size_t split = pause_at[t] ? pause_at[t] : body.len;
             byte_buf_append(&first, body.data, split);
@@ -1546,14 +1560,16 @@ static void test_event_size_limit(void **state)
             stream_outcome o;
             run_stream(client, &req, &o);
             if (o.open_status != HWAI_OK) {
-                fail_msg("event data of %zu bytes %s: open returned %s (%s)", sizes[i].data_len,
-                         timings[t], hwai_status_str(o.open_status), o.error_message);
+                fail_msg(
+                    "event data of %zu bytes %s: open returned %s (%s)", sizes[i].data_len,
+                    timings[t], hwai_status_str(o.open_status), o.error_message);
             }
             if (o.status != sizes[i].status) {
-                fail_msg("event data of %zu bytes %s: %s (%s), expected %s", sizes[i].data_len,
-                         timings[t], hwai_status_str(o.status),
-                         o.error_message ? o.error_message : "no error",
-                         hwai_status_str(sizes[i].status));
+                fail_msg(
+                    "event data of %zu bytes %s: %s (%s), expected %s", sizes[i].data_len,
+                    timings[t], hwai_status_str(o.status),
+                    o.error_message ? o.error_message : "no error",
+                    hwai_status_str(sizes[i].status));
             }
             assert_true(o.delta_count >= 2);
             assert_true(text_equals(&o.deltas[0], "ok"));

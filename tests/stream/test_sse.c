@@ -32,8 +32,14 @@ typedef struct expected_event {
 } expected_event;
 
 #define LIT(s) s, sizeof(s) - 1
-#define EVENT(type, data, id) {LIT(type), LIT(data), LIT(id), -1}
-#define EVENT_RETRY(type, data, id, retry) {LIT(type), LIT(data), LIT(id), retry}
+#define EVENT(type, data, id)             \
+    {                                     \
+        LIT(type), LIT(data), LIT(id), -1 \
+    }
+#define EVENT_RETRY(type, data, id, retry)   \
+    {                                        \
+        LIT(type), LIT(data), LIT(id), retry \
+    }
 
 /* Copy of a dispatched event, owned by the test. */
 typedef struct collected_event {
@@ -99,8 +105,8 @@ static hwai_status collect_event(const hwai__sse_event *event, void *user_data)
 }
 
 /* Feeds a string without NUL bytes, collecting the events into result. */
-static hwai_status feed_text(
-    hwai__sse_parser *parser, const char *text, run_result *result, hwai_error **err)
+static hwai_status
+feed_text(hwai__sse_parser *parser, const char *text, run_result *result, hwai_error **err)
 {
     return hwai__sse_feed(parser, text, strlen(text), collect_event, result, err);
 }
@@ -128,8 +134,7 @@ static void run_chunks(
     assert_int_equal(hwai__sse_parser_init(&parser, max_event_bytes, NULL), HWAI_OK);
     result->status = HWAI_OK;
     for (size_t i = 0; i < count && result->status == HWAI_OK; i++) {
-        result->status =
-            hwai__sse_feed(&parser, chunks[i], lens[i], collect_event, result, NULL);
+        result->status = hwai__sse_feed(&parser, chunks[i], lens[i], collect_event, result, NULL);
     }
     if (result->status == HWAI_OK) {
         result->status =
@@ -165,8 +170,7 @@ static void run_whole(const char *stream, size_t len, size_t max_event_bytes, ru
     run_cuts(stream, len, NULL, 0, max_event_bytes, result);
 }
 
-static void run_bytewise(
-    const char *stream, size_t len, size_t max_event_bytes, run_result *result)
+static void run_bytewise(const char *stream, size_t len, size_t max_event_bytes, run_result *result)
 {
     hwai__sse_parser parser;
     assert_int_equal(hwai__sse_parser_init(&parser, max_event_bytes, NULL), HWAI_OK);
@@ -194,9 +198,9 @@ static bool same_result(const run_result *a, const run_result *b)
     for (size_t i = 0; i < a->count; i++) {
         const collected_event *x = &a->events[i];
         const collected_event *y = &b->events[i];
-        if (!bytes_equal(x->type, x->type_len, y->type, y->type_len)
-            || !bytes_equal(x->data, x->data_len, y->data, y->data_len)
-            || !bytes_equal(x->id, x->id_len, y->id, y->id_len) || x->retry_ms != y->retry_ms) {
+        if (!bytes_equal(x->type, x->type_len, y->type, y->type_len) ||
+            !bytes_equal(x->data, x->data_len, y->data, y->data_len) ||
+            !bytes_equal(x->id, x->id_len, y->id, y->id_len) || x->retry_ms != y->retry_ms) {
             return false;
         }
     }
@@ -204,25 +208,22 @@ static bool same_result(const run_result *a, const run_result *b)
 }
 
 static void assert_field(
-    size_t index, const char *field, const char *got, size_t got_len, const char *want,
+    size_t index,
+    const char *field,
+    const char *got,
+    size_t got_len,
+    const char *want,
     size_t want_len)
 {
     if (!bytes_equal(got, got_len, want, want_len)) {
         fail_msg(
-            "event %zu: %s is \"%.*s\" (%zu bytes), expected \"%.*s\" (%zu bytes)",
-            index,
-            field,
-            (int)got_len,
-            got,
-            got_len,
-            (int)want_len,
-            want,
-            want_len);
+            "event %zu: %s is \"%.*s\" (%zu bytes), expected \"%.*s\" (%zu bytes)", index, field,
+            (int)got_len, got, got_len, (int)want_len, want, want_len);
     }
 }
 
-static void assert_events(
-    const run_result *result, const expected_event *expected, size_t expected_count)
+static void
+assert_events(const run_result *result, const expected_event *expected, size_t expected_count)
 {
     assert_int_equal(result->count, expected_count);
     for (size_t i = 0; i < expected_count; i++) {
@@ -244,13 +245,7 @@ static void assert_same_as_whole(
         fail_msg(
             "split %s (offsets %zu, %zu): %zu events with status %d, "
             "whole stream: %zu events with status %d",
-            how,
-            at1,
-            at2,
-            split->count,
-            (int)split->status,
-            whole->count,
-            (int)whole->status);
+            how, at1, at2, split->count, (int)split->status, whole->count, (int)whole->status);
     }
 }
 
@@ -260,7 +255,7 @@ static void assert_split_invariant(
     const char *stream, size_t len, size_t max_event_bytes, const run_result *whole)
 {
     for (size_t cut = 0; cut <= len; cut++) {
-        run_result split = {0};
+        run_result split = { 0 };
         run_cuts(stream, len, &cut, 1, max_event_bytes, &split);
         assert_same_as_whole(whole, &split, "in two", cut, cut);
         run_result_cleanup(&split);
@@ -268,15 +263,15 @@ static void assert_split_invariant(
     if (len < PAIR_SPLIT_MAX_LEN) {
         for (size_t first = 0; first <= len; first++) {
             for (size_t second = first; second <= len; second++) {
-                size_t cuts[2] = {first, second};
-                run_result split = {0};
+                size_t cuts[2] = { first, second };
+                run_result split = { 0 };
                 run_cuts(stream, len, cuts, 2, max_event_bytes, &split);
                 assert_same_as_whole(whole, &split, "in three", first, second);
                 run_result_cleanup(&split);
             }
         }
     }
-    run_result bytewise = {0};
+    run_result bytewise = { 0 };
     run_bytewise(stream, len, max_event_bytes, &bytewise);
     assert_same_as_whole(whole, &bytewise, "byte by byte", 0, 0);
     run_result_cleanup(&bytewise);
@@ -307,20 +302,20 @@ static void check_stream(
     check_stream_limit(stream, len, DEFAULT_MAX_EVENT_BYTES, expected, expected_count, whole);
 }
 
-#define CHECK_OK(stream, expected)                                                                \
-    do {                                                                                          \
-        run_result whole_ = {0};                                                                  \
-        check_stream(LIT(stream), expected, sizeof(expected) / sizeof(expected[0]), &whole_);     \
-        assert_int_equal(whole_.status, HWAI_OK);                                                 \
-        run_result_cleanup(&whole_);                                                              \
+#define CHECK_OK(stream, expected)                                                            \
+    do {                                                                                      \
+        run_result whole_ = { 0 };                                                            \
+        check_stream(LIT(stream), expected, sizeof(expected) / sizeof(expected[0]), &whole_); \
+        assert_int_equal(whole_.status, HWAI_OK);                                             \
+        run_result_cleanup(&whole_);                                                          \
     } while (0)
 
-#define CHECK_NO_EVENTS(stream)                                                                   \
-    do {                                                                                          \
-        run_result whole_ = {0};                                                                  \
-        check_stream(LIT(stream), NULL, 0, &whole_);                                              \
-        assert_int_equal(whole_.status, HWAI_OK);                                                 \
-        run_result_cleanup(&whole_);                                                              \
+#define CHECK_NO_EVENTS(stream)                      \
+    do {                                             \
+        run_result whole_ = { 0 };                   \
+        check_stream(LIT(stream), NULL, 0, &whole_); \
+        assert_int_equal(whole_.status, HWAI_OK);    \
+        run_result_cleanup(&whole_);                 \
     } while (0)
 
 /* One event split over several chunks, including the blank line and the field
@@ -340,8 +335,7 @@ static void test_sse_event_split_over_chunks(void **state)
         EVENT("message", "{\"choices\":[{\"delta\":{\"content\":\"Hello\"}}]}", ""),
         EVENT(
             "message",
-            "{\"choices\":[{\"delta\":{\"content\":\" world\"},\"finish_reason\":\"stop\"}]}",
-            ""),
+            "{\"choices\":[{\"delta\":{\"content\":\" world\"},\"finish_reason\":\"stop\"}]}", ""),
         EVENT("message", "[DONE]", ""),
     };
     size_t lens[5];
@@ -354,14 +348,14 @@ static void test_sse_event_split_over_chunks(void **state)
         joined_len += lens[i];
     }
 
-    run_result as_sent = {0};
+    run_result as_sent = { 0 };
     run_chunks(chunks, lens, 5, DEFAULT_MAX_EVENT_BYTES, &as_sent);
     assert_int_equal(as_sent.status, HWAI_OK);
     assert_false(as_sent.incomplete);
     assert_events(&as_sent, expected, 3);
     run_result_cleanup(&as_sent);
 
-    run_result whole = {0};
+    run_result whole = { 0 };
     check_stream(joined, joined_len, expected, 3, &whole);
     run_result_cleanup(&whole);
 }
@@ -382,7 +376,7 @@ static void test_sse_large_event_in_small_chunks(void **state)
     memcpy(stream + 6 + payload_len, "\n\n", 2);
 
     hwai__sse_parser parser;
-    run_result result = {0};
+    run_result result = { 0 };
     assert_int_equal(hwai__sse_parser_init(&parser, 1024 * KIB, NULL), HWAI_OK);
     for (size_t off = 0; off < stream_len; off += KIB) {
         size_t n = stream_len - off < KIB ? stream_len - off : KIB;
@@ -397,8 +391,7 @@ static void test_sse_large_event_in_small_chunks(void **state)
     assert_int_equal(result.events[0].data_len, payload_len);
     assert_memory_equal(result.events[0].data, stream + 6, payload_len);
     bool incomplete = true;
-    assert_int_equal(
-        hwai__sse_finish(&incomplete, &parser, collect_event, &result, NULL), HWAI_OK);
+    assert_int_equal(hwai__sse_finish(&incomplete, &parser, collect_event, &result, NULL), HWAI_OK);
     assert_false(incomplete);
     assert_int_equal(result.count, 1);
     hwai__sse_parser_cleanup(&parser);
@@ -417,14 +410,14 @@ static void test_sse_data_without_space(void **state)
     };
     CHECK_OK("data:{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n", no_space);
 
-    const expected_event one_space_removed[] = {EVENT("message", " x", "")};
+    const expected_event one_space_removed[] = { EVENT("message", " x", "") };
     CHECK_OK("event:message\ndata:  x\n\n", one_space_removed);
 
     CHECK_NO_EVENTS("data\n\n");
     CHECK_NO_EVENTS("data:\n\n");
     CHECK_NO_EVENTS("data: \n\n");
 
-    const expected_event done[] = {EVENT("message", "[DONE]", "")};
+    const expected_event done[] = { EVENT("message", "[DONE]", "") };
     CHECK_OK("data:[DONE]\n\n", done);
 
     const expected_event all_four[] = {
@@ -460,7 +453,7 @@ static void test_sse_comments_and_empty_blocks(void **state)
         expected);
 
     /* A comment inside a block neither ends it nor adds to its data. */
-    const expected_event inside[] = {EVENT("message", "a\nb", "")};
+    const expected_event inside[] = { EVENT("message", "a\nb", "") };
     CHECK_OK("data: a\n: ping - 2\ndata: b\n\n", inside);
 
     CHECK_NO_EVENTS(": ping\n\n:\n\n: ping - 2\n\n");
@@ -499,12 +492,12 @@ static void test_sse_end_of_stream(void **state)
         EVENT("message", "{\"choices\":[{\"delta\":{\"content\":\"x\"}}]}", ""),
         EVENT("message", "{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}", ""),
     };
-    const char *endings[] = {"\n\n", "\n", ""};
+    const char *endings[] = { "\n\n", "\n", "" };
     for (size_t i = 0; i < 3; i++) {
         char stream[256];
         snprintf(stream, sizeof(stream), "data: %s\n\ndata: %s%s", delta_x, stop, endings[i]);
         print_message("stream ending with %zu line ends\n", strlen(endings[i]));
-        run_result whole = {0};
+        run_result whole = { 0 };
         check_stream(stream, strlen(stream), two_events, 2, &whole);
         assert_int_equal(whole.status, HWAI_OK);
         /* Without the closing blank line, finish reports the block as incomplete. */
@@ -512,18 +505,16 @@ static void test_sse_end_of_stream(void **state)
         run_result_cleanup(&whole);
     }
 
-    run_result complete_only = {0};
+    run_result complete_only = { 0 };
     check_stream(
-        LIT("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"),
-        two_events,
-        1,
+        LIT("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"), two_events, 1,
         &complete_only);
     assert_int_equal(complete_only.status, HWAI_OK);
     assert_false(complete_only.incomplete);
     run_result_cleanup(&complete_only);
 
-    const expected_event partial[] = {EVENT("message", "{\"choices\":[{\"del", "")};
-    run_result partial_line = {0};
+    const expected_event partial[] = { EVENT("message", "{\"choices\":[{\"del", "") };
+    run_result partial_line = { 0 };
     check_stream(LIT("data: {\"choices\":[{\"del"), partial, 1, &partial_line);
     assert_int_equal(partial_line.status, HWAI_OK);
     assert_true(partial_line.incomplete);
@@ -535,14 +526,14 @@ static void test_sse_end_of_stream(void **state)
 static void test_sse_finish_keeps_fields(void **state)
 {
     (void)state;
-    const expected_event expected[] = {EVENT_RETRY("done", "last", "7", 1500)};
-    run_result whole = {0};
+    const expected_event expected[] = { EVENT_RETRY("done", "last", "7", 1500) };
+    run_result whole = { 0 };
     check_stream(LIT("id: 7\nevent: done\nretry: 1500\ndata: last"), expected, 1, &whole);
     assert_true(whole.incomplete);
     run_result_cleanup(&whole);
 
     /* Fields without data leave nothing to dispatch, but the block was cut. */
-    run_result no_data = {0};
+    run_result no_data = { 0 };
     check_stream(LIT("event: done\n"), NULL, 0, &no_data);
     assert_true(no_data.incomplete);
     run_result_cleanup(&no_data);
@@ -552,7 +543,7 @@ static void test_sse_partial_state_queries(void **state)
 {
     (void)state;
     hwai__sse_parser parser;
-    run_result result = {0};
+    run_result result = { 0 };
     assert_int_equal(hwai__sse_parser_init(&parser, DEFAULT_MAX_EVENT_BYTES, NULL), HWAI_OK);
     assert_false(hwai__sse_parser_has_partial_line(&parser));
     assert_false(hwai__sse_parser_has_partial_event(&parser));
@@ -575,8 +566,7 @@ static void test_sse_partial_state_queries(void **state)
     assert_false(hwai__sse_parser_has_partial_event(&parser));
 
     bool incomplete = true;
-    assert_int_equal(
-        hwai__sse_finish(&incomplete, &parser, collect_event, &result, NULL), HWAI_OK);
+    assert_int_equal(hwai__sse_finish(&incomplete, &parser, collect_event, &result, NULL), HWAI_OK);
     assert_false(incomplete);
     hwai__sse_parser_cleanup(&parser);
     run_result_cleanup(&result);
@@ -587,18 +577,18 @@ static void test_sse_partial_state_queries(void **state)
 static void test_sse_line_ends(void **state)
 {
     (void)state;
-    const expected_event two[] = {EVENT("message", "a\nb", ""), EVENT("message", "c", "")};
+    const expected_event two[] = { EVENT("message", "a\nb", ""), EVENT("message", "c", "") };
     CHECK_OK("data: a\ndata: b\n\ndata: c\n\n", two);
     CHECK_OK("data: a\rdata: b\r\rdata: c\r\r", two);
     CHECK_OK("data: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n", two);
     CHECK_OK("data: a\rdata: b\n\r\ndata: c\r\n\r", two);
-    const expected_event three_lines[] = {EVENT("message", "a\nb\nc", "")};
+    const expected_event three_lines[] = { EVENT("message", "a\nb\nc", "") };
     CHECK_OK("data: a\r\ndata: b\r\ndata: c\n\n", three_lines);
 
     /* "\n\r" is two line ends, so it dispatches. "\r\n" is one, so it does not. */
-    const expected_event lf_cr[] = {EVENT("message", "a", ""), EVENT("message", "b", "")};
+    const expected_event lf_cr[] = { EVENT("message", "a", ""), EVENT("message", "b", "") };
     CHECK_OK("data: a\n\rdata: b\r\n\r\n", lf_cr);
-    const expected_event crlf_once[] = {EVENT("message", "a\nb", "")};
+    const expected_event crlf_once[] = { EVENT("message", "a\nb", "") };
     CHECK_OK("data: a\r\ndata: b\r\n\r\n", crlf_once);
 }
 
@@ -607,14 +597,14 @@ static void test_sse_line_ends(void **state)
 static void test_sse_crlf_across_feeds(void **state)
 {
     (void)state;
-    const char *chunks[] = {"data: a\r", "", "\ndata: b\r", "\n\r", "", "\n"};
+    const char *chunks[] = { "data: a\r", "", "\ndata: b\r", "\n\r", "", "\n" };
     size_t lens[6];
     for (size_t i = 0; i < 6; i++) {
         lens[i] = strlen(chunks[i]);
     }
-    run_result result = {0};
+    run_result result = { 0 };
     run_chunks(chunks, lens, 6, DEFAULT_MAX_EVENT_BYTES, &result);
-    const expected_event expected[] = {EVENT("message", "a\nb", "")};
+    const expected_event expected[] = { EVENT("message", "a\nb", "") };
     assert_int_equal(result.status, HWAI_OK);
     assert_false(result.incomplete);
     assert_events(&result, expected, 1);
@@ -637,24 +627,32 @@ static void test_sse_crlf_across_feeds(void **state)
 static void test_sse_byte_order_mark(void **state)
 {
     (void)state;
-    const expected_event one[] = {EVENT("message", "x", "")};
-    CHECK_OK("\xEF\xBB\xBF" "data: x\n\n", one);
-    CHECK_OK("\xEF\xBB\xBF\xEF\xBB\xBF" "data: y\n\ndata: x\n\n", one);
+    const expected_event one[] = { EVENT("message", "x", "") };
+    CHECK_OK(
+        "\xEF\xBB\xBF"
+        "data: x\n\n",
+        one);
+    CHECK_OK(
+        "\xEF\xBB\xBF\xEF\xBB\xBF"
+        "data: y\n\ndata: x\n\n",
+        one);
     CHECK_NO_EVENTS("\xEF\xBB\xBF");
     CHECK_NO_EVENTS("\xEF\xBB");
 
     /* Bytes that only begin like a byte order mark belong to the first line. */
-    const expected_event partial[] = {EVENT("\xEF\xBB", "x", "")};
+    const expected_event partial[] = { EVENT("\xEF\xBB", "x", "") };
     CHECK_OK("event: \xEF\xBB\ndata: x\n\n", partial);
-    CHECK_NO_EVENTS("\xEF\xBB" "data: x\n\n");
-    CHECK_NO_EVENTS("\xEF" "data: x\n\n");
-    const expected_event blank_first[] = {EVENT("message", "x", "")};
+    CHECK_NO_EVENTS("\xEF\xBB"
+                    "data: x\n\n");
+    CHECK_NO_EVENTS("\xEF"
+                    "data: x\n\n");
+    const expected_event blank_first[] = { EVENT("message", "x", "") };
     CHECK_OK("\xEF\xBB\xBF\ndata: x\n\n", blank_first);
 
-    const expected_event in_data[] = {EVENT("message", "\xEF\xBB\xBFx", "")};
+    const expected_event in_data[] = { EVENT("message", "\xEF\xBB\xBFx", "") };
     CHECK_OK("data: \xEF\xBB\xBFx\n\n", in_data);
 
-    run_result cut = {0};
+    run_result cut = { 0 };
     check_stream(LIT("\xEF\xBB"), NULL, 0, &cut);
     assert_true(cut.incomplete);
     run_result_cleanup(&cut);
@@ -675,7 +673,7 @@ static void test_sse_utf8_split_inside_character(void **state)
         expected);
 
     /* Invalid UTF-8 is not repaired or rejected either. */
-    const expected_event invalid[] = {EVENT("message", "\xFF\xC0\x80\xE4\xB8", "")};
+    const expected_event invalid[] = { EVENT("message", "\xFF\xC0\x80\xE4\xB8", "") };
     CHECK_OK("data: \xFF\xC0\x80\xE4\xB8\n\n", invalid);
 }
 
@@ -712,7 +710,7 @@ static void test_sse_retry_field(void **state)
         expected);
 
     hwai__sse_parser parser;
-    run_result result = {0};
+    run_result result = { 0 };
     assert_int_equal(hwai__sse_parser_init(&parser, DEFAULT_MAX_EVENT_BYTES, NULL), HWAI_OK);
     assert_int_equal(hwai__sse_parser_retry_ms(&parser), -1);
     /* A block without data dispatches nothing but still sets the retry time. */
@@ -729,12 +727,8 @@ static void test_sse_id_field(void **state)
 {
     (void)state;
     const expected_event expected[] = {
-        EVENT("message", "a", ""),
-        EVENT("message", "b", "1"),
-        EVENT("message", "c", "1"),
-        EVENT("message", "d", "2"),
-        EVENT("message", "e", "2"),
-        EVENT("message", "f", ""),
+        EVENT("message", "a", ""),  EVENT("message", "b", "1"), EVENT("message", "c", "1"),
+        EVENT("message", "d", "2"), EVENT("message", "e", "2"), EVENT("message", "f", ""),
     };
     CHECK_OK(
         "data: a\n\n"
@@ -746,7 +740,7 @@ static void test_sse_id_field(void **state)
         expected);
 
     hwai__sse_parser parser;
-    run_result result = {0};
+    run_result result = { 0 };
     size_t id_len = 99;
     assert_int_equal(hwai__sse_parser_init(&parser, DEFAULT_MAX_EVENT_BYTES, NULL), HWAI_OK);
     assert_string_equal(hwai__sse_parser_last_event_id(&parser, &id_len), "");
@@ -778,8 +772,8 @@ static void test_sse_fields(void **state)
         expected);
 }
 
-static hwai_error *run_capped(
-    const char *stream, size_t len, size_t max_event_bytes, run_result *result)
+static hwai_error *
+run_capped(const char *stream, size_t len, size_t max_event_bytes, run_result *result)
 {
     hwai__sse_parser parser;
     hwai_error *err = NULL;
@@ -804,19 +798,16 @@ static void test_sse_size_limit_boundary(void **state)
         EVENT("message", "0123\n5678\n", ""),
         EVENT_RETRY("0123456789", "ab", "", 1),
     };
-    run_result whole = {0};
+    run_result whole = { 0 };
     check_stream_limit(
         LIT("data: 0123456789\n\n"
             "data: 0123\ndata: 5678\ndata\n\n"
             "retry: 1\nevent: 0123456789\ndata: ab\n\n"),
-        10,
-        at_limit,
-        3,
-        &whole);
+        10, at_limit, 3, &whole);
     assert_int_equal(whole.status, HWAI_OK);
     run_result_cleanup(&whole);
 
-    run_result one_line = {0};
+    run_result one_line = { 0 };
     hwai_error *err = run_capped(LIT("data: a\n\ndata: 0123456789A\n\n"), 10, &one_line);
     assert_int_equal(one_line.status, HWAI_E_STREAM_EVENT_TOO_LARGE);
     assert_int_equal(one_line.count, 1);
@@ -824,7 +815,7 @@ static void test_sse_size_limit_boundary(void **state)
     hwai_error_free(err);
     run_result_cleanup(&one_line);
 
-    run_result many_lines = {0};
+    run_result many_lines = { 0 };
     err = run_capped(LIT("data: 01234\ndata: 01234\n\n"), 10, &many_lines);
     assert_int_equal(many_lines.status, HWAI_E_STREAM_EVENT_TOO_LARGE);
     assert_int_equal(many_lines.count, 0);
@@ -834,7 +825,7 @@ static void test_sse_size_limit_boundary(void **state)
 
     /* The partial line that finish interprets is held to the same limit, and
      * finish still reports it as incomplete. */
-    run_result at_finish = {0};
+    run_result at_finish = { 0 };
     err = run_capped(LIT("data: 0123456789A"), 10, &at_finish);
     assert_int_equal(at_finish.status, HWAI_E_STREAM_EVENT_TOO_LARGE);
     assert_true(at_finish.incomplete);
@@ -854,7 +845,7 @@ static void test_sse_size_limit_split_invariant(void **state)
         "data: a\n\n: 0123456789ABCDEFGHIJ",
     };
     for (size_t i = 0; i < 4; i++) {
-        run_result whole = {0};
+        run_result whole = { 0 };
         run_whole(streams[i], strlen(streams[i]), 10, &whole);
         print_message("stream %zu\n", i);
         assert_int_equal(whole.status, HWAI_E_STREAM_EVENT_TOO_LARGE);
@@ -875,7 +866,7 @@ static void test_sse_size_limit_long_line(void **state)
     memcpy(chunk, "data: ", 6);
 
     hwai__sse_parser parser;
-    run_result result = {0};
+    run_result result = { 0 };
     hwai_error *err = NULL;
     hwai_status status = HWAI_OK;
     size_t fed = 0;
@@ -902,7 +893,7 @@ static void test_sse_buffers_reused(void **state)
 {
     (void)state;
     hwai__sse_parser parser;
-    run_result result = {0};
+    run_result result = { 0 };
     const char *event = "event: delta\nid: 5\ndata: {\"a\":1}\ndata: {\"b\":2}\n\n";
     assert_int_equal(hwai__sse_parser_init(&parser, DEFAULT_MAX_EVENT_BYTES, NULL), HWAI_OK);
     size_t event_len = strlen(event);
@@ -921,8 +912,8 @@ static void test_sse_buffers_reused(void **state)
         size_t cut = (size_t)i % event_len;
         status = hwai__sse_feed(&parser, event, cut, collect_event, &result, NULL);
         assert_int_equal(status, HWAI_OK);
-        status = hwai__sse_feed(
-            &parser, event + cut, event_len - cut, collect_event, &result, NULL);
+        status =
+            hwai__sse_feed(&parser, event + cut, event_len - cut, collect_event, &result, NULL);
         assert_int_equal(status, HWAI_OK);
     }
     assert_int_equal(result.count, 1001);
@@ -940,7 +931,7 @@ static void test_sse_callback_stops_parser(void **state)
 {
     (void)state;
     hwai__sse_parser parser;
-    run_result result = {.stop_after = 1};
+    run_result result = { .stop_after = 1 };
     hwai_error *err = NULL;
     assert_int_equal(hwai__sse_parser_init(&parser, DEFAULT_MAX_EVENT_BYTES, NULL), HWAI_OK);
     hwai_status status = feed_text(&parser, "data: a\n\ndata: b\n\n", &result, &err);
@@ -959,9 +950,9 @@ static void test_sse_callback_stops_parser(void **state)
     run_result_cleanup(&result);
 
     /* The same holds for an event that only finish dispatches. */
-    run_result at_finish = {.stop_after = 1};
-    const char *chunks[] = {"data: a"};
-    size_t lens[] = {strlen("data: a")};
+    run_result at_finish = { .stop_after = 1 };
+    const char *chunks[] = { "data: a" };
+    size_t lens[] = { strlen("data: a") };
     run_chunks(chunks, lens, 1, DEFAULT_MAX_EVENT_BYTES, &at_finish);
     assert_int_equal(at_finish.status, HWAI_E_CANCELLED);
     assert_int_equal(at_finish.count, 1);
@@ -972,7 +963,7 @@ static void test_sse_invalid_arguments(void **state)
 {
     (void)state;
     hwai__sse_parser parser;
-    run_result result = {0};
+    run_result result = { 0 };
     hwai_error *err = NULL;
 
     assert_int_equal(hwai__sse_parser_init(&parser, 0, &err), HWAI_E_INVALID_ARG);

@@ -64,7 +64,7 @@ static size_t random_below(size_t bound)
 
 static byte_string copy_string(const char *bytes, size_t len)
 {
-    byte_string copy = {malloc(len + 1), len};
+    byte_string copy = { malloc(len + 1), len };
     assert_non_null(copy.bytes);
     if (len > 0) {
         memcpy(copy.bytes, bytes, len);
@@ -114,14 +114,8 @@ static hwai_status collect_event(const hwai__sse_event *event, void *user_data)
     assert_true(event->type_len <= result->max_event_bytes + FIELD_PREFIX_MAX);
     assert_true(event->id_len <= result->max_event_bytes + FIELD_PREFIX_MAX);
     add_event(
-        result,
-        event->type,
-        event->type_len,
-        event->data,
-        event->data_len,
-        event->id,
-        event->id_len,
-        event->retry_ms);
+        result, event->type, event->type_len, event->data, event->data_len, event->id,
+        event->id_len, event->retry_ms);
     return HWAI_OK;
 }
 
@@ -185,14 +179,8 @@ static void reference_dispatch(reference_state *state, fuzz_result *result)
         const char *type = state->type.len > 0 ? state->type.bytes : "message";
         size_t type_len = state->type.len > 0 ? state->type.len : strlen("message");
         add_event(
-            result,
-            type,
-            type_len,
-            state->data.bytes,
-            state->data.len - 1,
-            state->id.bytes ? state->id.bytes : "",
-            state->id.len,
-            state->block_retry_ms);
+            result, type, type_len, state->data.bytes, state->data.len - 1,
+            state->id.bytes ? state->id.bytes : "", state->id.len, state->block_retry_ms);
     }
     state->data.len = 0;
     set_string(&state->type, "", 0);
@@ -201,8 +189,8 @@ static void reference_dispatch(reference_state *state, fuzz_result *result)
 }
 
 /* Interprets one line. Returns false when its data exceeds the limit. */
-static bool reference_line(
-    reference_state *state, const char *line, size_t len, fuzz_result *result)
+static bool
+reference_line(reference_state *state, const char *line, size_t len, fuzz_result *result)
 {
     if (len == 0) {
         reference_dispatch(state, result);
@@ -241,10 +229,10 @@ static bool reference_line(
     return true;
 }
 
-static void reference_parse(
-    const char *stream, size_t len, size_t max_event_bytes, fuzz_result *result)
+static void
+reference_parse(const char *stream, size_t len, size_t max_event_bytes, fuzz_result *result)
 {
-    reference_state state = {.max_event_bytes = max_event_bytes, .block_retry_ms = -1};
+    reference_state state = { .max_event_bytes = max_event_bytes, .block_retry_ms = -1 };
     size_t max_line = max_event_bytes + FIELD_PREFIX_MAX;
     size_t pos = 0;
     result->status = HWAI_OK;
@@ -312,8 +300,7 @@ static void parse_in_feeds(
     hwai__sse_parser_cleanup(&parser);
 }
 
-static void parse_whole(
-    const char *stream, size_t len, size_t max_event_bytes, fuzz_result *result)
+static void parse_whole(const char *stream, size_t len, size_t max_event_bytes, fuzz_result *result)
 {
     hwai__sse_parser parser;
     assert_int_equal(hwai__sse_parser_init(&parser, max_event_bytes, NULL), HWAI_OK);
@@ -338,26 +325,19 @@ static void assert_same_events(
         fail_msg(
             "stream %zu parsed %s: status %d, incomplete %d; reference: status %d, "
             "incomplete %d",
-            stream_index,
-            how,
-            (int)got->status,
-            (int)got->incomplete,
-            (int)expected->status,
+            stream_index, how, (int)got->status, (int)got->incomplete, (int)expected->status,
             (int)expected->incomplete);
     }
     if (got->count != expected->count) {
         fail_msg(
-            "stream %zu parsed %s: %zu events, reference: %zu",
-            stream_index,
-            how,
-            got->count,
+            "stream %zu parsed %s: %zu events, reference: %zu", stream_index, how, got->count,
             expected->count);
     }
     for (size_t i = 0; i < got->count; i++) {
         const fuzz_event *a = &expected->events[i];
         const fuzz_event *b = &got->events[i];
-        if (!strings_equal(&a->type, &b->type) || !strings_equal(&a->data, &b->data)
-            || !strings_equal(&a->id, &b->id) || a->retry_ms != b->retry_ms) {
+        if (!strings_equal(&a->type, &b->type) || !strings_equal(&a->data, &b->data) ||
+            !strings_equal(&a->id, &b->id) || a->retry_ms != b->retry_ms) {
             fail_msg("stream %zu parsed %s: event %zu differs", stream_index, how, i);
         }
     }
@@ -369,10 +349,21 @@ static const char *const field_names[] = {
     "data", "data", "data", "event", "id", "retry", "foo", "",
 };
 static const char *const value_pieces[] = {
-    "x", " ", ":", "{\"a\":1}", "[DONE]", "1500", "0", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80",
-    "\xEF\xBB\xBF", "\xEF\xBB", "\r", "\n",
+    "x",
+    " ",
+    ":",
+    "{\"a\":1}",
+    "[DONE]",
+    "1500",
+    "0",
+    "\xE4\xB8\xAD",
+    "\xF0\x9F\x98\x80",
+    "\xEF\xBB\xBF",
+    "\xEF\xBB",
+    "\r",
+    "\n",
 };
-static const char *const line_ends[] = {"\n", "\n", "\r", "\r\n"};
+static const char *const line_ends[] = { "\n", "\n", "\r", "\r\n" };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -451,7 +442,7 @@ static void write_line(stream_writer *writer)
  * Returns the number of bytes written. */
 static size_t generate_stream(char *stream, size_t len)
 {
-    stream_writer writer = {stream, 0, len};
+    stream_writer writer = { stream, 0, len };
     /* A byte order mark, or only the first bytes of one, at the very start. */
     size_t start = random_below(8);
     if (start < 2) {
@@ -469,19 +460,19 @@ static size_t generate_stream(char *stream, size_t len)
 
 static void check_one_stream(const char *stream, size_t len, size_t index)
 {
-    static const size_t limits[] = {32, 256, 1024, 65536};
+    static const size_t limits[] = { 32, 256, 1024, 65536 };
     size_t max_event_bytes = limits[index % (sizeof(limits) / sizeof(limits[0]))];
 
-    fuzz_result reference = {0};
+    fuzz_result reference = { 0 };
     reference_parse(stream, len, max_event_bytes, &reference);
 
-    fuzz_result whole = {0};
+    fuzz_result whole = { 0 };
     parse_whole(stream, len, max_event_bytes, &whole);
     assert_same_events(&reference, &whole, index, "whole");
 
-    static const size_t max_feeds[] = {1, 3, 17, 700};
+    static const size_t max_feeds[] = { 1, 3, 17, 700 };
     for (size_t i = 0; i < sizeof(max_feeds) / sizeof(max_feeds[0]); i++) {
-        fuzz_result split = {0};
+        fuzz_result split = { 0 };
         parse_in_feeds(stream, len, max_event_bytes, max_feeds[i], &split);
         assert_same_events(&reference, &split, index, "in random feeds");
         fuzz_result_cleanup(&split);

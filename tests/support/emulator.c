@@ -21,7 +21,7 @@ bool test_emulator_start(test_emulator *emu, const char *const *extra_args)
     memset(emu, 0, sizeof(*emu));
     const char *python = env_or("HWAI_PYTHON", "python3");
     const char *script = env_or("HWAI_EMULATOR", "tools/emulator/hwai_emulator.py");
-    const char *argv[32] = {python, script, "--port", "0", "--quiet"};
+    const char *argv[32] = { python, script, "--port", "0", "--quiet" };
     size_t argc = 5;
     for (size_t i = 0; extra_args && extra_args[i] && argc < 31; i++) {
         argv[argc++] = extra_args[i];
@@ -46,7 +46,7 @@ bool test_emulator_start(test_emulator *emu, const char *const *extra_args)
     }
     close(out[1]);
     FILE *stream = fdopen(out[0], "r");
-    char line[256] = {0};
+    char line[256] = { 0 };
     bool ok = stream && fgets(line, sizeof(line), stream) &&
               sscanf(line, "listening on http://127.0.0.1:%d", &emu->port) == 1;
     if (stream) {
@@ -112,8 +112,9 @@ char *test_emulator_control(const test_emulator *emu, const char *path, const ch
     curl_slist_free_all(headers);
     fclose(sink);
     if (rc != CURLE_OK || status >= 300) {
-        fprintf(stderr, "emulator control %s failed: HTTP %ld, %s\n", path, status,
-                curl_easy_strerror(rc));
+        fprintf(
+            stderr, "emulator control %s failed: HTTP %ld, %s\n", path, status,
+            curl_easy_strerror(rc));
         free(body);
         return NULL;
     }

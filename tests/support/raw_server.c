@@ -76,7 +76,7 @@ static bool buf_reserve(byte_buf *buf, size_t extra)
  * -1 when the server is stopping or poll() failed. timeout_ms -1 waits forever. */
 static int wait_fd(const raw_server *srv, int fd, short events, int timeout_ms)
 {
-    struct pollfd fds[2] = {{srv->stop_pipe[0], POLLIN, 0}, {fd, events, 0}};
+    struct pollfd fds[2] = { { srv->stop_pipe[0], POLLIN, 0 }, { fd, events, 0 } };
     nfds_t count = fd >= 0 ? 2 : 1;
     for (;;) {
         int rc = poll(fds, count, timeout_ms);
@@ -337,7 +337,7 @@ static bool serve_one(raw_server *srv, int fd, byte_buf *buf)
 static void *serve_connection(void *arg)
 {
     connection *conn = arg;
-    byte_buf buf = {NULL, 0, 0};
+    byte_buf buf = { NULL, 0, 0 };
     while (serve_one(conn->srv, conn->fd, &buf)) {
     }
     /* Unread request bytes make close() send a reset, which is what the
@@ -403,8 +403,8 @@ static int open_listener(int receive_buffer_bytes)
     }
     /* Set before listen() so the advertised window is small from the start. */
     if (receive_buffer_bytes > 0 &&
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes,
-                   sizeof(receive_buffer_bytes)) != 0) {
+        setsockopt(
+            fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof(receive_buffer_bytes)) != 0) {
         close(fd);
         return -1;
     }

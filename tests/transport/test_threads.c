@@ -46,7 +46,7 @@
 #define OWN_CLIENT_THREADS 16
 #define KEEP_ALIVE_CALLS 10
 
-#define SENTIMENT_RESPONSE \
+#define SENTIMENT_RESPONSE                                                            \
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 57\r\n\r\n" \
     "{\"result\":{\"content\":\"ok\",\"label\":1,\"confidence\":0.9731}}"
 
@@ -114,7 +114,7 @@ static hwai_status call_sentiment(hwai_client *client, const char *content, hwai
 
 static hwai_status call_chat(hwai_client *client, hwai_error **err)
 {
-    hwai_chat_message message = {"user", "Say hello.", 0};
+    hwai_chat_message message = { "user", "Say hello.", 0 };
     hwai_chat_request req = HWAI_CHAT_REQUEST_INIT;
     req.deployment_id = "d1";
     req.messages = &message;
@@ -157,8 +157,9 @@ static void record_result(worker *w, hwai_status status, const hwai_error *err)
     }
     if (w->unexpected++ == 0) {
         w->first_unexpected = status;
-        snprintf(w->first_message, sizeof(w->first_message), "%s",
-                 err ? hwai_error_message(err) : hwai_status_str(status));
+        snprintf(
+            w->first_message, sizeof(w->first_message), "%s",
+            err ? hwai_error_message(err) : hwai_status_str(status));
     }
 }
 
@@ -230,13 +231,14 @@ static run_summary run_workers(worker *workers, int count, void *(*body)(void *)
         workers[i].index = i;
         assert_int_equal(pthread_create(&workers[i].thread, NULL, body, &workers[i]), 0);
     }
-    run_summary summary = {0, 0};
+    run_summary summary = { 0, 0 };
     for (int i = 0; i < count; i++) {
         pthread_join(workers[i].thread, NULL);
         if (workers[i].unexpected > 0) {
-            print_error("thread %d: %d unexpected results, first %s (%d): %s\n", i,
-                        workers[i].unexpected, hwai_status_str(workers[i].first_unexpected),
-                        (int)workers[i].first_unexpected, workers[i].first_message);
+            print_error(
+                "thread %d: %d unexpected results, first %s (%d): %s\n", i, workers[i].unexpected,
+                hwai_status_str(workers[i].first_unexpected), (int)workers[i].first_unexpected,
+                workers[i].first_message);
         }
         summary.unexpected += workers[i].unexpected;
         if (workers[i].max_ms > summary.max_ms) {
@@ -269,12 +271,12 @@ static int connect_loopback(int port, int wait_ms, bool *connected)
     addr.sin_port = htons((uint16_t)port);
     int rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
     assert_true(rc == 0 || errno == EINPROGRESS);
-    struct pollfd pfd = {fd, POLLOUT, 0};
+    struct pollfd pfd = { fd, POLLOUT, 0 };
     int error = 0;
     socklen_t error_len = sizeof(error);
-    *connected = rc == 0 || (poll(&pfd, 1, wait_ms) == 1 &&
-                             getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_len) == 0 &&
-                             error == 0);
+    *connected =
+        rc == 0 || (poll(&pfd, 1, wait_ms) == 1 &&
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_len) == 0 && error == 0);
     return fd;
 }
 
@@ -346,8 +348,9 @@ static void test_threads_blackhole_connect_times_out(void **state)
     }
     run_summary summary = run_workers(workers, OWN_CLIENT_THREADS, own_client_worker);
     blackhole_close(&bh);
-    print_message("%d calls to a black-hole port: slowest returned after %.0f ms\n",
-                  OWN_CLIENT_THREADS, summary.max_ms);
+    print_message(
+        "%d calls to a black-hole port: slowest returned after %.0f ms\n", OWN_CLIENT_THREADS,
+        summary.max_ms);
     assert_int_equal(summary.unexpected, 0);
     assert_true(summary.max_ms < SHORT_TIMEOUT_MS + TIMEOUT_SLACK_MS);
     check_global_init_once();
@@ -376,15 +379,16 @@ static void test_threads_shared_client(void **state)
     assert_int_equal(summary.unexpected, 0);
 
     long connections = test_emulator_stat(emu, "connections");
-    print_message("%d calls on one client from %d threads: %.0f ms, %ld connections\n",
-                  SHARED_CLIENT_THREADS * SHARED_CLIENT_CALLS, SHARED_CLIENT_THREADS, elapsed,
-                  connections);
-    assert_int_equal(test_emulator_stat(emu, "requests"),
-                     SHARED_CLIENT_THREADS * SHARED_CLIENT_CALLS);
-    assert_int_equal(test_emulator_stat(emu, "by_route.chat"),
-                     SHARED_CLIENT_THREADS * SHARED_CLIENT_CALLS / 2);
-    assert_int_equal(test_emulator_stat(emu, "by_route.sentiment"),
-                     SHARED_CLIENT_THREADS * SHARED_CLIENT_CALLS / 2);
+    print_message(
+        "%d calls on one client from %d threads: %.0f ms, %ld connections\n",
+        SHARED_CLIENT_THREADS * SHARED_CLIENT_CALLS, SHARED_CLIENT_THREADS, elapsed, connections);
+    assert_int_equal(
+        test_emulator_stat(emu, "requests"), SHARED_CLIENT_THREADS * SHARED_CLIENT_CALLS);
+    assert_int_equal(
+        test_emulator_stat(emu, "by_route.chat"), SHARED_CLIENT_THREADS * SHARED_CLIENT_CALLS / 2);
+    assert_int_equal(
+        test_emulator_stat(emu, "by_route.sentiment"),
+        SHARED_CLIENT_THREADS * SHARED_CLIENT_CALLS / 2);
     assert_int_equal(test_emulator_stat(emu, "auth_failures"), 0);
     /* At most one connection per thread, because the share handle's cache
      * reuses them. */
@@ -398,9 +402,9 @@ static void test_threads_shared_client(void **state)
 static void test_threads_slow_server_times_out(void **state)
 {
     (void)state;
-    raw_chunk chunk = {SENTIMENT_RESPONSE, 0, 10000};
-    raw_reply reply = {&chunk, 1, false, false};
-    raw_script script = {&reply, 1, 0};
+    raw_chunk chunk = { SENTIMENT_RESPONSE, 0, 10000 };
+    raw_reply reply = { &chunk, 1, false, false };
+    raw_script script = { &reply, 1, 0 };
     raw_server *srv = NULL;
     assert_true(raw_server_start(&srv, &script));
 
@@ -416,8 +420,9 @@ static void test_threads_slow_server_times_out(void **state)
     run_summary summary = run_workers(workers, OWN_CLIENT_THREADS, own_client_worker);
     size_t requests = raw_server_request_count(srv);
     raw_server_stop(srv);
-    print_message("%d calls to a server that never responds: slowest returned after %.0f ms\n",
-                  OWN_CLIENT_THREADS, summary.max_ms);
+    print_message(
+        "%d calls to a server that never responds: slowest returned after %.0f ms\n",
+        OWN_CLIENT_THREADS, summary.max_ms);
     assert_int_equal(summary.unexpected, 0);
     assert_true(summary.max_ms < SHORT_TIMEOUT_MS + TIMEOUT_SLACK_MS);
     assert_int_equal(requests, OWN_CLIENT_THREADS);
@@ -443,8 +448,8 @@ static void test_threads_upload_reset_no_sigpipe(void **state)
     sigaddset(&pipe_set, SIGPIPE);
     assert_int_equal(pthread_sigmask(SIG_UNBLOCK, &pipe_set, NULL), 0);
 
-    raw_reply reply = {NULL, 0, false, true};
-    raw_script script = {&reply, 1, 4096};
+    raw_reply reply = { NULL, 0, false, true };
+    raw_script script = { &reply, 1, 4096 };
     raw_server *srv = NULL;
     assert_true(raw_server_start(&srv, &script));
     char *content = malloc(2 * MIB + 1);
@@ -470,8 +475,9 @@ static void test_threads_upload_reset_no_sigpipe(void **state)
     raw_server_stop(srv);
     free(content);
 
-    print_message("%d uploads cut off by the server: slowest returned after %.0f ms\n",
-                  OWN_CLIENT_THREADS * calls, summary.max_ms);
+    print_message(
+        "%d uploads cut off by the server: slowest returned after %.0f ms\n",
+        OWN_CLIENT_THREADS * calls, summary.max_ms);
     assert_int_equal(summary.unexpected, 0);
     assert_true(summary.max_ms < UPLOAD_TIMEOUT_MS + TIMEOUT_SLACK_MS);
     assert_int_equal(requests, (size_t)(OWN_CLIENT_THREADS * calls));

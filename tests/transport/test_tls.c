@@ -78,7 +78,7 @@ static bool start_server(https_server *srv)
     close(out[1]);
     srv->pid = pid;
     FILE *stream = fdopen(out[0], "r");
-    char line[256] = {0};
+    char line[256] = { 0 };
     bool ok = stream && fgets(line, sizeof(line), stream) &&
               sscanf(line, "listening on https://127.0.0.1:%d", &srv->port) == 1;
     if (stream) {
@@ -164,7 +164,7 @@ static void endpoint_for(const https_server *srv, const char *host, char *out, s
 }
 
 /* The certificate names both hosts, as an IP address and as a DNS name. */
-static const char *const hosts[] = {"127.0.0.1", "localhost"};
+static const char *const hosts[] = { "127.0.0.1", "localhost" };
 
 /* Variants: the IP address and the DNS name of the certificate, with the
  * system trust store, which lacks the test CA. */
@@ -174,7 +174,7 @@ static void test_tls_untrusted_ca_rejected(void **state)
     for (size_t i = 0; i < 2; i++) {
         char endpoint[96];
         endpoint_for(srv, hosts[i], endpoint, sizeof(endpoint));
-        tls_setup setup = {NULL, 0, NULL};
+        tls_setup setup = { NULL, 0, NULL };
         hwai_client *client = new_client(endpoint, &setup);
         hwai_error *err = NULL;
         hwai_status status = call_sentiment(client, &err);
@@ -196,7 +196,7 @@ static void test_tls_ca_file_trusted(void **state)
     for (size_t i = 0; i < 2; i++) {
         char endpoint[96];
         endpoint_for(srv, hosts[i], endpoint, sizeof(endpoint));
-        tls_setup setup = {srv->ca_file, 0, NULL};
+        tls_setup setup = { srv->ca_file, 0, NULL };
         hwai_client *client = new_client(endpoint, &setup);
         hwai_error *err = NULL;
         hwai_status status = call_sentiment(client, &err);
@@ -239,8 +239,8 @@ static void test_tls_skip_verify_warns_once(void **state)
     char endpoint[96];
     endpoint_for(srv, "127.0.0.1", endpoint, sizeof(endpoint));
     for (int round = 0; round < 2; round++) {
-        log_counts counts = {0, 0, 0};
-        tls_setup setup = {NULL, 1, &counts};
+        log_counts counts = { 0, 0, 0 };
+        tls_setup setup = { NULL, 1, &counts };
         hwai_client *client = new_client(endpoint, &setup);
         assert_int_equal(counts.verification_warnings, 1);
         for (int call = 0; call < 2; call++) {

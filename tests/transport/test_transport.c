@@ -118,7 +118,6 @@ static hwai_status call_sentiment(hwai_client *client, const char *content, hwai
     return status;
 }
 
-
 static char *repeat_char(char c, size_t len)
 {
     char *text = malloc(len + 1);
@@ -131,12 +130,12 @@ static char *repeat_char(char c, size_t len)
 /* Serves the given response to every request and makes one sentiment call
  * with a client whose max_response_bytes is max_response_bytes (0 for the
  * default). The caller frees *err. */
-static hwai_status call_with_response(
-    const char *response, size_t max_response_bytes, hwai_error **err)
+static hwai_status
+call_with_response(const char *response, size_t max_response_bytes, hwai_error **err)
 {
-    raw_chunk chunk = {response, 0, 0};
-    raw_reply reply = {&chunk, 1, false, false};
-    raw_script script = {&reply, 1, 0};
+    raw_chunk chunk = { response, 0, 0 };
+    raw_reply reply = { &chunk, 1, false, false };
+    raw_script script = { &reply, 1, 0 };
     raw_server *srv = start_server(&script);
     hwai_client *client = new_client(raw_server_url(srv), max_response_bytes);
     hwai_status status = call_sentiment(client, "text to analyse", err);
@@ -154,9 +153,9 @@ static double post_without_expect(size_t content_len)
     char *response = build_response(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n", SENTIMENT_JSON,
         strlen(SENTIMENT_JSON));
-    raw_chunk chunk = {response, 0, 0};
-    raw_reply reply = {&chunk, 1, false, false};
-    raw_script script = {&reply, 1, 0};
+    raw_chunk chunk = { response, 0, 0 };
+    raw_reply reply = { &chunk, 1, false, false };
+    raw_script script = { &reply, 1, 0 };
     raw_server *srv = start_server(&script);
     hwai_client *client = new_client(raw_server_url(srv), 0);
     char *content = repeat_char('a', content_len);
@@ -178,8 +177,9 @@ static double post_without_expect(size_t content_len)
     assert_true(req.complete);
     assert_true(req.content_length > (long long)content_len);
     assert_int_equal(req.body_len, (size_t)req.content_length);
-    assert_memory_equal(req.bytes, "POST /v1/" TEST_PROJECT_ID "/nlu/sentiment HTTP/1.1\r\n",
-                        strlen("POST /v1/" TEST_PROJECT_ID "/nlu/sentiment HTTP/1.1\r\n"));
+    assert_memory_equal(
+        req.bytes, "POST /v1/" TEST_PROJECT_ID "/nlu/sentiment HTTP/1.1\r\n",
+        strlen("POST /v1/" TEST_PROJECT_ID "/nlu/sentiment HTTP/1.1\r\n"));
 
     raw_request_cleanup(&req);
     hwai_error_free(err);
@@ -211,7 +211,7 @@ static void test_transport_large_post_no_expect(void **state)
     assert_true(elapsed < EXPECT_WAIT_MS);
 }
 
-#define FINAL_401_HEAD \
+#define FINAL_401_HEAD                                                \
     "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n" \
     "X-Request-Id: req-final\r\nX-Request-Id:req-dup\r\n"
 
@@ -224,13 +224,13 @@ typedef struct interim_case {
 
 static const interim_case interim_cases[] = {
     /* Two bare "100 Continue" responses in the same packet as the final one. */
-    {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n", 0},
+    { "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n", 0 },
     /* The same, with the final response arriving 20 ms later in its own packet. */
-    {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n", 20},
+    { "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n", 20 },
     /* Interim responses carrying headers, one of them a competing X-Request-Id. */
-    {"HTTP/1.1 103 Early Hints\r\nLink: </hint.css>; rel=preload\r\n"
-     "X-Request-Id: req-early\r\n\r\nHTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n",
-     0},
+    { "HTTP/1.1 103 Early Hints\r\nLink: </hint.css>; rel=preload\r\n"
+      "X-Request-Id: req-early\r\n\r\nHTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n",
+      0 },
 };
 
 /* Checks the 401 through the internal transport, which returns the header
@@ -238,13 +238,17 @@ static const interim_case interim_cases[] = {
 static void check_final_headers_only(const raw_server *srv)
 {
     hwai__transport *transport = NULL;
-    hwai__transport_config config = {0};
+    hwai__transport_config config = { 0 };
     assert_int_equal(hwai__transport_curl_new(&transport, &config, NULL), HWAI_OK);
     char url[96];
     snprintf(url, sizeof(url), "%s/v1/check", raw_server_url(srv));
-    hwai__http_request req = {
-        .method = "POST", .url = url, .body = "{}", .body_len = 2,
-        .connect_timeout_ms = 5000, .timeout_ms = 10000, .max_response_bytes = MIB};
+    hwai__http_request req = { .method = "POST",
+                               .url = url,
+                               .body = "{}",
+                               .body_len = 2,
+                               .connect_timeout_ms = 5000,
+                               .timeout_ms = 10000,
+                               .max_response_bytes = MIB };
     hwai__http_response resp = HWAI__HTTP_RESPONSE_INIT;
     hwai_error *err = NULL;
     assert_int_equal(transport->ops->perform(transport, &req, &resp, &err), HWAI_OK);
@@ -253,10 +257,10 @@ static void check_final_headers_only(const raw_server *srv)
     char length[16];
     snprintf(length, sizeof(length), "%zu", strlen(IAM_ERROR_JSON));
     const char *expected[][2] = {
-        {"Content-Type", "application/json"},
-        {"X-Request-Id", "req-final"},
-        {"X-Request-Id", "req-dup"},
-        {"Content-Length", length},
+        { "Content-Type", "application/json" },
+        { "X-Request-Id", "req-final" },
+        { "X-Request-Id", "req-dup" },
+        { "Content-Length", length },
     };
     assert_int_equal(resp.status, 401);
     assert_int_equal(resp.headers.count, 4);
@@ -281,11 +285,11 @@ static void test_transport_interim_responses_dropped(void **state)
     char *final_response = build_response(FINAL_401_HEAD, IAM_ERROR_JSON, strlen(IAM_ERROR_JSON));
     for (size_t i = 0; i < sizeof(interim_cases) / sizeof(interim_cases[0]); i++) {
         raw_chunk chunks[] = {
-            {interim_cases[i].interim, 0, 0},
-            {final_response, 0, interim_cases[i].pause_ms},
+            { interim_cases[i].interim, 0, 0 },
+            { final_response, 0, interim_cases[i].pause_ms },
         };
-        raw_reply reply = {chunks, 2, false, false};
-        raw_script script = {&reply, 1, 0};
+        raw_reply reply = { chunks, 2, false, false };
+        raw_script script = { &reply, 1, 0 };
         raw_server *srv = start_server(&script);
         hwai_client *client = new_client(raw_server_url(srv), 0);
 
@@ -312,10 +316,10 @@ typedef struct redirect_case {
 } redirect_case;
 
 static const redirect_case redirect_cases[] = {
-    {"HTTP/1.1 302 Found\r\n", "https://example.invalid/v1/elsewhere", 302},
-    {"HTTP/1.1 301 Moved Permanently\r\n", "http://192.0.2.1/v1/elsewhere", 301},
-    {"HTTP/1.1 307 Temporary Redirect\r\n", "https://example.invalid:8443/v1/x", 307},
-    {"HTTP/1.1 308 Permanent Redirect\r\n", "/v1/same-host", 308},
+    { "HTTP/1.1 302 Found\r\n", "https://example.invalid/v1/elsewhere", 302 },
+    { "HTTP/1.1 301 Moved Permanently\r\n", "http://192.0.2.1/v1/elsewhere", 301 },
+    { "HTTP/1.1 307 Temporary Redirect\r\n", "https://example.invalid:8443/v1/x", 307 },
+    { "HTTP/1.1 308 Permanent Redirect\r\n", "/v1/same-host", 308 },
 };
 
 /* Variants: 302 and 307 to another host over https, 301 to another host over
@@ -327,13 +331,13 @@ static void test_transport_redirect_not_followed(void **state)
     for (size_t i = 0; i < sizeof(redirect_cases) / sizeof(redirect_cases[0]); i++) {
         const redirect_case *rc = &redirect_cases[i];
         char head[256];
-        snprintf(head, sizeof(head),
-                 "%sLocation: %s\r\nX-Request-Id: req-redirect\r\n", rc->status_line,
-                 rc->location);
+        snprintf(
+            head, sizeof(head), "%sLocation: %s\r\nX-Request-Id: req-redirect\r\n", rc->status_line,
+            rc->location);
         char *response = build_response(head, "", 0);
-        raw_chunk chunk = {response, 0, 0};
-        raw_reply reply = {&chunk, 1, false, false};
-        raw_script script = {&reply, 1, 0};
+        raw_chunk chunk = { response, 0, 0 };
+        raw_reply reply = { &chunk, 1, false, false };
+        raw_script script = { &reply, 1, 0 };
         raw_server *srv = start_server(&script);
         hwai_client *client = new_client(raw_server_url(srv), 0);
 
@@ -360,10 +364,11 @@ static char *chunked_response(size_t body_len)
     size_t cap = body_len + 256;
     char *response = malloc(cap);
     assert_non_null(response);
-    snprintf(response, cap,
-             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-             "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
-             body_len, body);
+    snprintf(
+        response, cap,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
+        body_len, body);
     free(body);
     return response;
 }
@@ -443,7 +448,7 @@ static void test_transport_headers_over_limit(void **state)
     assert_int_equal(status, HWAI_OK);
     free(response);
 
-    const size_t over[] = {HWAI__MAX_HEADER_BYTES + 1, 2 * HWAI__MAX_HEADER_BYTES};
+    const size_t over[] = { HWAI__MAX_HEADER_BYTES + 1, 2 * HWAI__MAX_HEADER_BYTES };
     for (size_t i = 0; i < 2; i++) {
         response = response_with_header_bytes(over[i]);
         assert_int_equal(call_with_response(response, 0, &err), HWAI_E_HEADERS_TOO_LARGE);
@@ -465,16 +470,16 @@ static void test_transport_malformed_json(void **state)
 {
     (void)state;
     static const bad_body_case cases[] = {
-        {"{\"result\":{\"label\":1,", "not valid JSON"},
-        {"not json at all", "not valid JSON"},
-        {"", "not valid JSON"},
-        {"{}", "lacks result.label"},
-        {"[1,2]", "lacks result.label"},
+        { "{\"result\":{\"label\":1,", "not valid JSON" },
+        { "not json at all", "not valid JSON" },
+        { "", "not valid JSON" },
+        { "{}", "lacks result.label" },
+        { "[1,2]", "lacks result.label" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *response = build_response(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n",
-            cases[i].body, strlen(cases[i].body));
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n", cases[i].body,
+            strlen(cases[i].body));
         hwai_error *err = NULL;
         assert_int_equal(call_with_response(response, 0, &err), HWAI_E_BAD_RESPONSE);
         if (!strstr(hwai_error_message(err), cases[i].message)) {
@@ -491,8 +496,8 @@ static void test_transport_wrong_content_type(void **state)
 {
     (void)state;
     static const char *const cases[][2] = {
-        {"text/html; charset=utf-8", "<html><body>Service unavailable</body></html>"},
-        {"text/plain", SENTIMENT_JSON},
+        { "text/html; charset=utf-8", "<html><body>Service unavailable</body></html>" },
+        { "text/plain", SENTIMENT_JSON },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char head[128];
@@ -512,13 +517,13 @@ static void test_transport_non_json_error_body(void **state)
 {
     (void)state;
     static const char *const cases[][2] = {
-        {"text/plain", "Bad Gateway"},
-        {"text/html", "<html><body>502 Bad Gateway</body></html>"},
+        { "text/plain", "Bad Gateway" },
+        { "text/html", "<html><body>502 Bad Gateway</body></html>" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char head[128];
-        snprintf(head, sizeof(head), "HTTP/1.1 502 Bad Gateway\r\nContent-Type: %s\r\n",
-                 cases[i][0]);
+        snprintf(
+            head, sizeof(head), "HTTP/1.1 502 Bad Gateway\r\nContent-Type: %s\r\n", cases[i][0]);
         char *response = build_response(head, cases[i][1], strlen(cases[i][1]));
         hwai_error *err = NULL;
         assert_int_equal(call_with_response(response, 0, &err), HWAI_E_SERVICE);
@@ -573,12 +578,12 @@ static void test_transport_insecure_url_rejected(void **state)
 {
     (void)state;
     static const char *const cases[][2] = {
-        {"http://192.0.2.1/", "192.0.2.1"},
-        {"http://example.invalid/", "example.invalid"},
-        {"http://192.0.2.1:8080/v1", "192.0.2.1"},
-        {"http://127.0.0.1.example.invalid/", "127.0.0.1.example.invalid"},
-        {"http://localhost.example.invalid:80/", "localhost.example.invalid"},
-        {"http://[2001:db8::1]/", "2001:db8::1"},
+        { "http://192.0.2.1/", "192.0.2.1" },
+        { "http://example.invalid/", "example.invalid" },
+        { "http://192.0.2.1:8080/v1", "192.0.2.1" },
+        { "http://127.0.0.1.example.invalid/", "127.0.0.1.example.invalid" },
+        { "http://localhost.example.invalid:80/", "localhost.example.invalid" },
+        { "http://[2001:db8::1]/", "2001:db8::1" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int sockets_before = count_socket_fds();
@@ -604,7 +609,7 @@ static void test_transport_insecure_url_rejected(void **state)
 static void test_transport_allowed_http_host(void **state)
 {
     (void)state;
-    static const char *const allowed[] = {"192.0.2.1", "EXAMPLE.invalid"};
+    static const char *const allowed[] = { "192.0.2.1", "EXAMPLE.invalid" };
     static const char *const accepted[] = {
         "http://192.0.2.1/",
         "http://192.0.2.1:8080/v1",

@@ -21,10 +21,7 @@ enum {
     CLI_EXIT_INTERRUPTED = 130
 };
 
-typedef enum cli_output_format {
-    CLI_OUTPUT_TEXT = 0,
-    CLI_OUTPUT_JSON = 1
-} cli_output_format;
+typedef enum cli_output_format { CLI_OUTPUT_TEXT = 0, CLI_OUTPUT_JSON = 1 } cli_output_format;
 
 /* Number of services in hwai_service, whose values run from 1 to this. */
 #define CLI_SERVICE_COUNT 8

@@ -138,8 +138,8 @@ static int starts_like_number(const char *text)
     return text[0] != '\0' && !isspace((unsigned char)text[0]);
 }
 
-static int parse_integer(
-    const char *command, const cli_arg *arg, long long min, long long max, long long *out)
+static int
+parse_integer(const char *command, const cli_arg *arg, long long min, long long max, long long *out)
 {
     char *end = NULL;
     long long value = 0;
@@ -151,20 +151,15 @@ static int parse_integer(
     if (end == NULL || end == arg->value || *end != '\0' || errno == ERANGE || value < min ||
         value > max) {
         cli_usage_error(
-            command,
-            "invalid value '%s' for %s: expected an integer from %lld to %lld",
-            arg->value,
-            arg->name,
-            min,
-            max);
+            command, "invalid value '%s' for %s: expected an integer from %lld to %lld", arg->value,
+            arg->name, min, max);
         return CLI_EXIT_USAGE;
     }
     *out = value;
     return CLI_EXIT_OK;
 }
 
-int cli_parse_int32(
-    const char *command, const cli_arg *arg, int32_t min, int32_t max, int32_t *out)
+int cli_parse_int32(const char *command, const cli_arg *arg, int32_t min, int32_t max, int32_t *out)
 {
     long long value = 0;
     int rc = parse_integer(command, arg, min, max, &value);
@@ -187,8 +182,7 @@ int cli_parse_uint32(
     return rc;
 }
 
-static void describe_range(
-    char *buf, size_t size, double min, int min_inclusive, double max)
+static void describe_range(char *buf, size_t size, double min, int min_inclusive, double max)
 {
     if (isinf(max)) {
         snprintf(buf, size, "a number %s %g", min_inclusive ? "of at least" : "greater than", min);
@@ -200,12 +194,7 @@ static void describe_range(
 }
 
 int cli_parse_double(
-    const char *command,
-    const cli_arg *arg,
-    double min,
-    int min_inclusive,
-    double max,
-    double *out)
+    const char *command, const cli_arg *arg, double min, int min_inclusive, double max, double *out)
 {
     char *end = NULL;
     double value = 0.0;

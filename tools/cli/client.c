@@ -31,7 +31,8 @@ int cli_credentials_from_chain(hwai_credentials **out, const char *command, cons
     return rc;
 }
 
-static int make_iam_credentials(hwai_credentials **out, const cli_global *global, const char *command)
+static int
+make_iam_credentials(hwai_credentials **out, const cli_global *global, const char *command)
 {
     hwai_iam_password_options options = HWAI_IAM_PASSWORD_OPTIONS_INIT;
     hwai_error *err = NULL;
@@ -70,8 +71,7 @@ static int make_credentials(hwai_credentials **out, const cli_global *global, co
         status = hwai_credentials_new_none(out, &err);
     } else {
         return cli_credentials_from_chain(
-            out,
-            command,
+            out, command,
             "Set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, write a profile file, or use "
             "--api-key, --iam-user or --no-auth");
     }

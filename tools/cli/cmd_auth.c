@@ -8,14 +8,11 @@
 
 #define WHOAMI_COMMAND "auth whoami"
 
-enum {
-    OPT_HELP = 1,
-    OPT_SERVICE
-};
+enum { OPT_HELP = 1, OPT_SERVICE };
 
 static const cli_option whoami_option_table[] = {
-    {"--help", "-h", 0, OPT_HELP},
-    {"--service", NULL, 1, OPT_SERVICE},
+    { "--help", "-h", 0, OPT_HELP },
+    { "--service", NULL, 1, OPT_SERVICE },
 };
 
 typedef struct whoami_options {
@@ -72,11 +69,7 @@ static int parse_whoami_options(whoami_options *opts, int argc, char **argv)
     memset(opts, 0, sizeof(*opts));
     opts->service = HWAI_SERVICE_NLP;
     cli_args_init(
-        &args,
-        argc,
-        argv,
-        WHOAMI_COMMAND,
-        whoami_option_table,
+        &args, argc, argv, WHOAMI_COMMAND, whoami_option_table,
         sizeof(whoami_option_table) / sizeof(whoami_option_table[0]));
     while ((kind = cli_args_next(&args, &arg)) != CLI_ARG_END) {
         if (kind == CLI_ARG_INVALID) {
@@ -92,9 +85,7 @@ static int parse_whoami_options(whoami_options *opts, int argc, char **argv)
         opts->service = cli_service_from_name(arg.value, strlen(arg.value));
         if (opts->service == 0) {
             return cli_usage_error(
-                WHOAMI_COMMAND,
-                "unknown service '%s' for --service: expected one of %s",
-                arg.value,
+                WHOAMI_COMMAND, "unknown service '%s' for --service: expected one of %s", arg.value,
                 cli_service_name_list);
         }
     }

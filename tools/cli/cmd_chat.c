@@ -21,22 +21,19 @@ enum {
 };
 
 static const cli_option chat_option_table[] = {
-    {"--help", "-h", 0, OPT_HELP},
-    {"--deployment", NULL, 1, OPT_DEPLOYMENT},
-    {"--pool", NULL, 1, OPT_POOL},
-    {"--model", NULL, 1, OPT_MODEL},
-    {"--system", NULL, 1, OPT_SYSTEM},
-    {"--max-tokens", NULL, 1, OPT_MAX_TOKENS},
-    {"--temperature", NULL, 1, OPT_TEMPERATURE},
-    {"--top-p", NULL, 1, OPT_TOP_P},
-    {"--stream", NULL, 0, OPT_STREAM},
+    { "--help", "-h", 0, OPT_HELP },
+    { "--deployment", NULL, 1, OPT_DEPLOYMENT },
+    { "--pool", NULL, 1, OPT_POOL },
+    { "--model", NULL, 1, OPT_MODEL },
+    { "--system", NULL, 1, OPT_SYSTEM },
+    { "--max-tokens", NULL, 1, OPT_MAX_TOKENS },
+    { "--temperature", NULL, 1, OPT_TEMPERATURE },
+    { "--top-p", NULL, 1, OPT_TOP_P },
+    { "--stream", NULL, 0, OPT_STREAM },
 };
 
 /* How the response is received: whole, or as a stream of pieces (--stream). */
-typedef enum chat_mode {
-    CHAT_MODE_COMPLETE = 0,
-    CHAT_MODE_STREAM = 1
-} chat_mode;
+typedef enum chat_mode { CHAT_MODE_COMPLETE = 0, CHAT_MODE_STREAM = 1 } chat_mode;
 
 typedef struct chat_options {
     chat_mode mode;
@@ -89,30 +86,16 @@ static void print_chat_help(void)
 static int apply_chat_option(chat_options *opts, const cli_arg *arg)
 {
     switch (arg->id) {
-    case OPT_HELP:
-        opts->help = 1;
-        return CLI_EXIT_OK;
-    case OPT_DEPLOYMENT:
-        opts->deployment_id = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_POOL:
-        opts->pool_id = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_MODEL:
-        opts->model = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_SYSTEM:
-        opts->system_text = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_MAX_TOKENS:
-        return cli_parse_int32(COMMAND, arg, 1, INT32_MAX, &opts->max_tokens);
+    case OPT_HELP: opts->help = 1; return CLI_EXIT_OK;
+    case OPT_DEPLOYMENT: opts->deployment_id = arg->value; return CLI_EXIT_OK;
+    case OPT_POOL: opts->pool_id = arg->value; return CLI_EXIT_OK;
+    case OPT_MODEL: opts->model = arg->value; return CLI_EXIT_OK;
+    case OPT_SYSTEM: opts->system_text = arg->value; return CLI_EXIT_OK;
+    case OPT_MAX_TOKENS: return cli_parse_int32(COMMAND, arg, 1, INT32_MAX, &opts->max_tokens);
     case OPT_TEMPERATURE:
         return cli_parse_double(COMMAND, arg, 0.0, 1, INFINITY, &opts->temperature);
-    case OPT_TOP_P:
-        return cli_parse_double(COMMAND, arg, 0.0, 0, 1.0, &opts->top_p);
-    case OPT_STREAM:
-        opts->mode = CHAT_MODE_STREAM;
-        return CLI_EXIT_OK;
+    case OPT_TOP_P: return cli_parse_double(COMMAND, arg, 0.0, 0, 1.0, &opts->top_p);
+    case OPT_STREAM: opts->mode = CHAT_MODE_STREAM; return CLI_EXIT_OK;
     }
     return cli_fail("unhandled option '%s'", arg->name);
 }
@@ -143,11 +126,7 @@ static int parse_chat_options(chat_options *opts, int argc, char **argv)
     opts->temperature = HWAI_UNSET;
     opts->top_p = HWAI_UNSET;
     cli_args_init(
-        &args,
-        argc,
-        argv,
-        COMMAND,
-        chat_option_table,
+        &args, argc, argv, COMMAND, chat_option_table,
         sizeof(chat_option_table) / sizeof(chat_option_table[0]));
     while ((kind = cli_args_next(&args, &arg)) != CLI_ARG_END) {
         if (kind == CLI_ARG_INVALID) {
@@ -170,8 +149,8 @@ static int parse_chat_options(chat_options *opts, int argc, char **argv)
 
 /* Fills `message` from the MESSAGE argument, reading stdin into `stdin_text`
  * for "-". */
-static int load_user_message(
-    const chat_options *opts, cli_bytes *stdin_text, hwai_chat_message *message)
+static int
+load_user_message(const chat_options *opts, cli_bytes *stdin_text, hwai_chat_message *message)
 {
     message->role = "user";
     if (strcmp(opts->message_arg, "-") == 0) {
@@ -206,8 +185,8 @@ static int print_completion(const hwai_chat_result *result, cli_output_format fo
     return cli_finish_output();
 }
 
-static int run_chat_complete(
-    hwai_client *client, const hwai_chat_request *request, cli_output_format format)
+static int
+run_chat_complete(hwai_client *client, const hwai_chat_request *request, cli_output_format format)
 {
     hwai_chat_result *result = NULL;
     hwai_error *err = NULL;
@@ -233,10 +212,8 @@ static int run_chat_mode(
     const cli_global *global)
 {
     switch (opts->mode) {
-    case CHAT_MODE_COMPLETE:
-        return run_chat_complete(client, request, global->output);
-    case CHAT_MODE_STREAM:
-        return cli_chat_stream(client, request, global);
+    case CHAT_MODE_COMPLETE: return run_chat_complete(client, request, global->output);
+    case CHAT_MODE_STREAM: return cli_chat_stream(client, request, global);
     }
     return cli_fail("chat failed: unknown chat mode");
 }
@@ -283,7 +260,7 @@ static int build_chat_request(
 int cli_cmd_chat(const cli_global *global, int argc, char **argv)
 {
     chat_options opts;
-    cli_bytes stdin_text = {NULL, 0};
+    cli_bytes stdin_text = { NULL, 0 };
     hwai_chat_message messages[2];
     size_t message_count = 0;
     hwai_chat_request request;
@@ -300,7 +277,7 @@ int cli_cmd_chat(const cli_global *global, int argc, char **argv)
         goto done;
     }
     if (opts.system_text != NULL) {
-        messages[message_count++] = (hwai_chat_message){"system", opts.system_text, 0};
+        messages[message_count++] = (hwai_chat_message){ "system", opts.system_text, 0 };
     }
     rc = load_user_message(&opts, &stdin_text, &messages[message_count]);
     if (rc != CLI_EXIT_OK) {

@@ -27,8 +27,8 @@ static int print_chunk(stream_printer *printer, const hwai_chat_chunk *chunk)
 /* Prints pieces until the stream ends, fails or is cancelled, and returns the
  * stream's status. *write_rc receives the exit status of a failed write to
  * stdout, which stops the reading early. */
-static hwai_status print_stream(
-    hwai_chat_stream *stream, stream_printer *printer, int *write_rc, hwai_error **err)
+static hwai_status
+print_stream(hwai_chat_stream *stream, stream_printer *printer, int *write_rc, hwai_error **err)
 {
     const hwai_chat_chunk *chunk = NULL;
     hwai_status status;
@@ -57,20 +57,15 @@ static void print_summary(const hwai_chat_stream_summary *summary)
     }
     if (summary->usage.present) {
         snprintf(
-            usage,
-            sizeof(usage),
+            usage, sizeof(usage),
             "tokens %" PRId64 " prompt + %" PRId64 " completion = %" PRId64 " total",
-            summary->usage.prompt_tokens,
-            summary->usage.completion_tokens,
+            summary->usage.prompt_tokens, summary->usage.completion_tokens,
             summary->usage.total_tokens);
     }
     cli_note(
-        "chat stream: %s, %" PRIu64 " chunks, finish reason %s, %s, request id %s",
-        first_text,
-        summary->chunk_count,
-        summary->finish_reason != NULL ? summary->finish_reason : "none",
-        usage,
-        summary->request_id != NULL ? summary->request_id : "none");
+        "chat stream: %s, %" PRIu64 " chunks, finish reason %s, %s, request id %s", first_text,
+        summary->chunk_count, summary->finish_reason != NULL ? summary->finish_reason : "none",
+        usage, summary->request_id != NULL ? summary->request_id : "none");
 }
 
 /* Ends the output once the stream has stopped and returns the exit status. */
@@ -97,12 +92,11 @@ static int finish_output(
     return rc;
 }
 
-int cli_chat_stream(
-    hwai_client *client, const hwai_chat_request *request, const cli_global *global)
+int cli_chat_stream(hwai_client *client, const hwai_chat_request *request, const cli_global *global)
 {
     hwai_chat_stream *stream = NULL;
     hwai_error *err = NULL;
-    stream_printer printer = {global->output, 0};
+    stream_printer printer = { global->output, 0 };
     int write_rc;
     int rc;
 

@@ -6,14 +6,11 @@
 
 #define SENTIMENT_COMMAND "nlp sentiment"
 
-enum {
-    OPT_HELP = 1,
-    OPT_LANG
-};
+enum { OPT_HELP = 1, OPT_LANG };
 
 static const cli_option sentiment_option_table[] = {
-    {"--help", "-h", 0, OPT_HELP},
-    {"--lang", NULL, 1, OPT_LANG},
+    { "--help", "-h", 0, OPT_HELP },
+    { "--lang", NULL, 1, OPT_LANG },
 };
 
 typedef struct sentiment_options {
@@ -61,11 +58,7 @@ static int parse_sentiment_options(sentiment_options *opts, int argc, char **arg
 
     memset(opts, 0, sizeof(*opts));
     cli_args_init(
-        &args,
-        argc,
-        argv,
-        SENTIMENT_COMMAND,
-        sentiment_option_table,
+        &args, argc, argv, SENTIMENT_COMMAND, sentiment_option_table,
         sizeof(sentiment_option_table) / sizeof(sentiment_option_table[0]));
     while ((kind = cli_args_next(&args, &arg)) != CLI_ARG_END) {
         if (kind == CLI_ARG_INVALID) {
@@ -171,7 +164,7 @@ done:
 static int cmd_sentiment(const cli_global *global, int argc, char **argv)
 {
     sentiment_options opts;
-    cli_bytes stdin_text = {NULL, 0};
+    cli_bytes stdin_text = { NULL, 0 };
     const char *text = NULL;
     int rc;
 

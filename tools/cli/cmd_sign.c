@@ -31,18 +31,18 @@ enum {
 };
 
 static const cli_option sign_option_table[] = {
-    {"--help", "-h", 0, OPT_HELP},
-    {"--method", NULL, 1, OPT_METHOD},
-    {"--url", NULL, 1, OPT_URL},
-    {"-H", "--header", 1, OPT_HEADER},
-    {"--data", NULL, 1, OPT_DATA},
-    {"--data-file", NULL, 1, OPT_DATA_FILE},
-    {"--date", NULL, 1, OPT_DATE},
-    {"--project-id", NULL, 1, OPT_PROJECT_ID},
-    {"--algorithm", NULL, 1, OPT_ALGORITHM},
-    {"--service", NULL, 1, OPT_SERVICE},
-    {"--region", NULL, 1, OPT_REGION},
-    {"--verbose", NULL, 0, OPT_VERBOSE},
+    { "--help", "-h", 0, OPT_HELP },
+    { "--method", NULL, 1, OPT_METHOD },
+    { "--url", NULL, 1, OPT_URL },
+    { "-H", "--header", 1, OPT_HEADER },
+    { "--data", NULL, 1, OPT_DATA },
+    { "--data-file", NULL, 1, OPT_DATA_FILE },
+    { "--date", NULL, 1, OPT_DATE },
+    { "--project-id", NULL, 1, OPT_PROJECT_ID },
+    { "--algorithm", NULL, 1, OPT_ALGORITHM },
+    { "--service", NULL, 1, OPT_SERVICE },
+    { "--region", NULL, 1, OPT_REGION },
+    { "--verbose", NULL, 0, OPT_VERBOSE },
 };
 
 /* Headers to sign. Names and values of -H arguments point into `copies`, and
@@ -206,48 +206,25 @@ static int parse_header_arg(header_list *list, const char *text)
 static int apply_sign_option(sign_options *opts, const cli_arg *arg)
 {
     switch (arg->id) {
-    case OPT_HELP:
-        opts->help = 1;
-        return CLI_EXIT_OK;
-    case OPT_METHOD:
-        opts->method = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_URL:
-        opts->url = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_HEADER:
-        return parse_header_arg(&opts->headers, arg->value);
-    case OPT_DATA:
-        opts->data = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_DATA_FILE:
-        opts->data_file = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_DATE:
-        opts->date = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_PROJECT_ID:
-        opts->project_id = arg->value;
-        return CLI_EXIT_OK;
+    case OPT_HELP: opts->help = 1; return CLI_EXIT_OK;
+    case OPT_METHOD: opts->method = arg->value; return CLI_EXIT_OK;
+    case OPT_URL: opts->url = arg->value; return CLI_EXIT_OK;
+    case OPT_HEADER: return parse_header_arg(&opts->headers, arg->value);
+    case OPT_DATA: opts->data = arg->value; return CLI_EXIT_OK;
+    case OPT_DATA_FILE: opts->data_file = arg->value; return CLI_EXIT_OK;
+    case OPT_DATE: opts->date = arg->value; return CLI_EXIT_OK;
+    case OPT_PROJECT_ID: opts->project_id = arg->value; return CLI_EXIT_OK;
     case OPT_ALGORITHM:
         opts->algorithm = cli_sign_algorithm_from_name(arg->value);
         if (opts->algorithm == 0) {
             return cli_usage_error(
-                COMMAND,
-                "invalid value '%s' for --algorithm: expected %s",
-                arg->value,
+                COMMAND, "invalid value '%s' for --algorithm: expected %s", arg->value,
                 cli_sign_algorithm_list);
         }
         return CLI_EXIT_OK;
-    case OPT_SERVICE:
-        opts->service = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_REGION:
-        opts->region = arg->value;
-        return CLI_EXIT_OK;
-    case OPT_VERBOSE:
-        opts->verbose = 1;
-        return CLI_EXIT_OK;
+    case OPT_SERVICE: opts->service = arg->value; return CLI_EXIT_OK;
+    case OPT_REGION: opts->region = arg->value; return CLI_EXIT_OK;
+    case OPT_VERBOSE: opts->verbose = 1; return CLI_EXIT_OK;
     }
     return cli_fail("unhandled option '%s'", arg->name);
 }
@@ -305,8 +282,8 @@ static int finish_sign_options(sign_options *opts)
     return CLI_EXIT_OK;
 }
 
-static int parse_sign_options(
-    sign_options *opts, int argc, char **argv, hwai_sign_algorithm default_algorithm)
+static int
+parse_sign_options(sign_options *opts, int argc, char **argv, hwai_sign_algorithm default_algorithm)
 {
     cli_args args;
     cli_arg arg;
@@ -319,11 +296,7 @@ static int parse_sign_options(
         return cli_fail("out of memory");
     }
     cli_args_init(
-        &args,
-        argc,
-        argv,
-        COMMAND,
-        sign_option_table,
+        &args, argc, argv, COMMAND, sign_option_table,
         sizeof(sign_option_table) / sizeof(sign_option_table[0]));
     while ((kind = cli_args_next(&args, &arg)) != CLI_ARG_END) {
         if (kind == CLI_ARG_INVALID) {
@@ -338,8 +311,7 @@ static int parse_sign_options(
         }
     }
     if (opts->algorithm == 0) {
-        opts->algorithm =
-            default_algorithm != 0 ? default_algorithm : HWAI_SIGN_SDK_HMAC_SHA256;
+        opts->algorithm = default_algorithm != 0 ? default_algorithm : HWAI_SIGN_SDK_HMAC_SHA256;
     }
     return opts->help ? CLI_EXIT_OK : finish_sign_options(opts);
 }
@@ -350,13 +322,11 @@ static int load_signing_credentials(hwai_credentials **out, const cli_global *gl
 {
     if (global->iam_user != NULL || global->no_auth) {
         return cli_usage_error(
-            COMMAND,
-            "signing needs AK/SK: %s cannot sign requests",
+            COMMAND, "signing needs AK/SK: %s cannot sign requests",
             global->iam_user != NULL ? "--iam-user" : "--no-auth");
     }
     return cli_credentials_from_chain(
-        out,
-        COMMAND,
+        out, COMMAND,
         global->api_key != NULL
             ? "An API key cannot sign requests: set HUAWEICLOUD_SDK_AK and "
               "HUAWEICLOUD_SDK_SK, or write a profile file"
@@ -367,10 +337,8 @@ static void print_signed_request(const hwai_signed_request *signed_request, int 
 {
     if (verbose) {
         fprintf(
-            stderr,
-            "Canonical request:\n%s\n\nString to sign:\n%s\n\nSigned headers: %s\n",
-            signed_request->canonical_request,
-            signed_request->string_to_sign,
+            stderr, "Canonical request:\n%s\n\nString to sign:\n%s\n\nSigned headers: %s\n",
+            signed_request->canonical_request, signed_request->string_to_sign,
             signed_request->signed_headers);
     }
     printf("%s %s\n", signed_request->method, signed_request->uri);
@@ -381,8 +349,8 @@ static void print_signed_request(const hwai_signed_request *signed_request, int 
     }
 }
 
-static int sign_and_print(
-    const sign_options *opts, const hwai_credentials *credentials, const cli_bytes *body)
+static int
+sign_and_print(const sign_options *opts, const hwai_credentials *credentials, const cli_bytes *body)
 {
     hwai_sign_input input;
     hwai_signed_request *signed_request = NULL;
@@ -432,7 +400,7 @@ static int load_body(const sign_options *opts, cli_bytes *body)
 int cli_cmd_sign(const cli_global *global, int argc, char **argv)
 {
     sign_options opts;
-    cli_bytes body = {NULL, 0};
+    cli_bytes body = { NULL, 0 };
     hwai_credentials *credentials = NULL;
     int rc;
 

@@ -43,34 +43,34 @@ enum {
 };
 
 static const cli_option global_option_table[] = {
-    {"--help", "-h", 0, OPT_HELP},
-    {"--version", NULL, 0, OPT_VERSION},
-    {"-v", "--verbose", 0, OPT_VERBOSE},
-    {"--endpoint", NULL, 1, OPT_ENDPOINT},
-    {"--region", NULL, 1, OPT_REGION},
-    {"--project-id", NULL, 1, OPT_PROJECT_ID},
-    {"--api-key", NULL, 1, OPT_API_KEY},
-    {"--iam-user", NULL, 1, OPT_IAM_USER},
-    {"--iam-domain", NULL, 1, OPT_IAM_DOMAIN},
-    {"--no-auth", NULL, 0, OPT_NO_AUTH},
-    {"--iam-endpoint", NULL, 1, OPT_IAM_ENDPOINT},
-    {"--service-region", NULL, 1, OPT_SERVICE_REGION},
-    {"--service-endpoint", NULL, 1, OPT_SERVICE_ENDPOINT},
-    {"--region-project", NULL, 1, OPT_REGION_PROJECT},
-    {"--signing-algorithm", NULL, 1, OPT_SIGNING_ALGORITHM},
-    {"--output", NULL, 1, OPT_OUTPUT},
-    {"--retries", NULL, 1, OPT_RETRIES},
-    {"--timeout-ms", NULL, 1, OPT_TIMEOUT_MS},
-    {"--http-timeout-ms", NULL, 1, OPT_HTTP_TIMEOUT_MS},
-    {"--connect-timeout-ms", NULL, 1, OPT_CONNECT_TIMEOUT_MS},
-    {"--idle-timeout-ms", NULL, 1, OPT_IDLE_TIMEOUT_MS},
-    {"--insecure", NULL, 0, OPT_INSECURE},
-    {"--ca-file", NULL, 1, OPT_CA_FILE},
-    {"--ca-path", NULL, 1, OPT_CA_PATH},
-    {"--client-cert", NULL, 1, OPT_CLIENT_CERT},
-    {"--client-key", NULL, 1, OPT_CLIENT_KEY},
-    {"--proxy", NULL, 1, OPT_PROXY},
-    {"--proxy-user", NULL, 1, OPT_PROXY_USER},
+    { "--help", "-h", 0, OPT_HELP },
+    { "--version", NULL, 0, OPT_VERSION },
+    { "-v", "--verbose", 0, OPT_VERBOSE },
+    { "--endpoint", NULL, 1, OPT_ENDPOINT },
+    { "--region", NULL, 1, OPT_REGION },
+    { "--project-id", NULL, 1, OPT_PROJECT_ID },
+    { "--api-key", NULL, 1, OPT_API_KEY },
+    { "--iam-user", NULL, 1, OPT_IAM_USER },
+    { "--iam-domain", NULL, 1, OPT_IAM_DOMAIN },
+    { "--no-auth", NULL, 0, OPT_NO_AUTH },
+    { "--iam-endpoint", NULL, 1, OPT_IAM_ENDPOINT },
+    { "--service-region", NULL, 1, OPT_SERVICE_REGION },
+    { "--service-endpoint", NULL, 1, OPT_SERVICE_ENDPOINT },
+    { "--region-project", NULL, 1, OPT_REGION_PROJECT },
+    { "--signing-algorithm", NULL, 1, OPT_SIGNING_ALGORITHM },
+    { "--output", NULL, 1, OPT_OUTPUT },
+    { "--retries", NULL, 1, OPT_RETRIES },
+    { "--timeout-ms", NULL, 1, OPT_TIMEOUT_MS },
+    { "--http-timeout-ms", NULL, 1, OPT_HTTP_TIMEOUT_MS },
+    { "--connect-timeout-ms", NULL, 1, OPT_CONNECT_TIMEOUT_MS },
+    { "--idle-timeout-ms", NULL, 1, OPT_IDLE_TIMEOUT_MS },
+    { "--insecure", NULL, 0, OPT_INSECURE },
+    { "--ca-file", NULL, 1, OPT_CA_FILE },
+    { "--ca-path", NULL, 1, OPT_CA_PATH },
+    { "--client-cert", NULL, 1, OPT_CLIENT_CERT },
+    { "--client-key", NULL, 1, OPT_CLIENT_KEY },
+    { "--proxy", NULL, 1, OPT_PROXY },
+    { "--proxy-user", NULL, 1, OPT_PROXY_USER },
 };
 
 static const char *env_value(const char *name)
@@ -96,54 +96,22 @@ static int apply_output_format(cli_global *global, const cli_arg *arg)
 static int store_global_value(cli_global *global, const cli_arg *arg)
 {
     switch (arg->id) {
-    case OPT_ENDPOINT:
-        global->endpoint = arg->value;
-        return 1;
-    case OPT_REGION:
-        global->region = arg->value;
-        return 1;
-    case OPT_PROJECT_ID:
-        global->project_id = arg->value;
-        return 1;
-    case OPT_API_KEY:
-        global->api_key = arg->value;
-        return 1;
-    case OPT_IAM_USER:
-        global->iam_user = arg->value;
-        return 1;
-    case OPT_IAM_DOMAIN:
-        global->iam_domain = arg->value;
-        return 1;
-    case OPT_NO_AUTH:
-        global->no_auth = 1;
-        return 1;
-    case OPT_IAM_ENDPOINT:
-        global->iam_endpoint = arg->value;
-        return 1;
-    case OPT_CA_FILE:
-        global->ca_file = arg->value;
-        return 1;
-    case OPT_CA_PATH:
-        global->ca_path = arg->value;
-        return 1;
-    case OPT_CLIENT_CERT:
-        global->client_cert_file = arg->value;
-        return 1;
-    case OPT_CLIENT_KEY:
-        global->client_key_file = arg->value;
-        return 1;
-    case OPT_PROXY:
-        global->proxy_url = arg->value;
-        return 1;
-    case OPT_PROXY_USER:
-        global->proxy_user = arg->value;
-        return 1;
-    case OPT_INSECURE:
-        global->insecure_skip_tls_verify = 1;
-        return 1;
-    case OPT_VERBOSE:
-        global->verbose = 1;
-        return 1;
+    case OPT_ENDPOINT: global->endpoint = arg->value; return 1;
+    case OPT_REGION: global->region = arg->value; return 1;
+    case OPT_PROJECT_ID: global->project_id = arg->value; return 1;
+    case OPT_API_KEY: global->api_key = arg->value; return 1;
+    case OPT_IAM_USER: global->iam_user = arg->value; return 1;
+    case OPT_IAM_DOMAIN: global->iam_domain = arg->value; return 1;
+    case OPT_NO_AUTH: global->no_auth = 1; return 1;
+    case OPT_IAM_ENDPOINT: global->iam_endpoint = arg->value; return 1;
+    case OPT_CA_FILE: global->ca_file = arg->value; return 1;
+    case OPT_CA_PATH: global->ca_path = arg->value; return 1;
+    case OPT_CLIENT_CERT: global->client_cert_file = arg->value; return 1;
+    case OPT_CLIENT_KEY: global->client_key_file = arg->value; return 1;
+    case OPT_PROXY: global->proxy_url = arg->value; return 1;
+    case OPT_PROXY_USER: global->proxy_user = arg->value; return 1;
+    case OPT_INSECURE: global->insecure_skip_tls_verify = 1; return 1;
+    case OPT_VERBOSE: global->verbose = 1; return 1;
     }
     return 0;
 }
@@ -176,12 +144,8 @@ static int apply_service_setting(cli_global *global, const cli_arg *arg, const c
     hwai_service service = cli_service_from_name(arg->value, name_len);
     if (service == 0) {
         return cli_usage_error(
-            NULL,
-            "unknown service '%.*s' in %s: expected one of %s",
-            (int)name_len,
-            arg->value,
-            arg->name,
-            cli_service_name_list);
+            NULL, "unknown service '%.*s' in %s: expected one of %s", (int)name_len, arg->value,
+            arg->name, cli_service_name_list);
     }
     hwai_service_config *config = service_settings(global, service);
     if (arg->id == OPT_SERVICE_REGION) {
@@ -231,9 +195,7 @@ static int apply_signing_algorithm(cli_global *global, const cli_arg *arg)
     global->signing_algorithm = cli_sign_algorithm_from_name(arg->value);
     if (global->signing_algorithm == 0) {
         return cli_usage_error(
-            NULL,
-            "invalid value '%s' for --signing-algorithm: expected %s",
-            arg->value,
+            NULL, "invalid value '%s' for --signing-algorithm: expected %s", arg->value,
             cli_sign_algorithm_list);
     }
     return CLI_EXIT_OK;
@@ -256,18 +218,12 @@ static int apply_global_option(cli_global *global, const cli_arg *arg)
         return CLI_EXIT_OK;
     }
     switch (arg->id) {
-    case OPT_OUTPUT:
-        return apply_output_format(global, arg);
-    case OPT_SERVICE_REGION:
-        return apply_service_setting(global, arg, "REGION");
-    case OPT_SERVICE_ENDPOINT:
-        return apply_service_setting(global, arg, "URL");
-    case OPT_REGION_PROJECT:
-        return apply_region_project(global, arg);
-    case OPT_SIGNING_ALGORITHM:
-        return apply_signing_algorithm(global, arg);
-    case OPT_RETRIES:
-        return apply_retries(global, arg);
+    case OPT_OUTPUT: return apply_output_format(global, arg);
+    case OPT_SERVICE_REGION: return apply_service_setting(global, arg, "REGION");
+    case OPT_SERVICE_ENDPOINT: return apply_service_setting(global, arg, "URL");
+    case OPT_REGION_PROJECT: return apply_region_project(global, arg);
+    case OPT_SIGNING_ALGORITHM: return apply_signing_algorithm(global, arg);
+    case OPT_RETRIES: return apply_retries(global, arg);
     case OPT_TIMEOUT_MS:
         return cli_parse_uint32(NULL, arg, 1, UINT32_MAX, &global->call_timeout_ms);
     case OPT_HTTP_TIMEOUT_MS:
@@ -297,9 +253,8 @@ static int check_global_options(const cli_global *global)
     /* The URL is not quoted, because it may carry a password. */
     if (global->proxy_url != NULL && strstr(global->proxy_url, "://") == NULL) {
         return cli_usage_error(
-            NULL,
-            "invalid value for --proxy: expected a URL with scheme, such as "
-            "http://proxy.example:3128, and the user in --proxy-user");
+            NULL, "invalid value for --proxy: expected a URL with scheme, such as "
+                  "http://proxy.example:3128, and the user in --proxy-user");
     }
     return CLI_EXIT_OK;
 }
@@ -326,11 +281,7 @@ int cli_parse_global_options(
     global->retries = -1;
     *action = CLI_GLOBAL_RUN;
     cli_args_init(
-        &args,
-        argc - 1,
-        argv + 1,
-        NULL,
-        global_option_table,
+        &args, argc - 1, argv + 1, NULL, global_option_table,
         sizeof(global_option_table) / sizeof(global_option_table[0]));
     args.stop_at_positional = 1;
     while ((kind = cli_args_next(&args, &arg)) == CLI_ARG_OPTION) {

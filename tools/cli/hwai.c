@@ -17,10 +17,10 @@ typedef struct cli_command {
 } cli_command;
 
 static const cli_command command_table[] = {
-    {"auth", cli_cmd_auth},
-    {"chat", cli_cmd_chat},
-    {"nlp", cli_cmd_nlp},
-    {"sign", cli_cmd_sign},
+    { "auth", cli_cmd_auth },
+    { "chat", cli_cmd_chat },
+    { "nlp", cli_cmd_nlp },
+    { "sign", cli_cmd_sign },
 };
 
 #define COMMAND_NAMES "auth, chat, nlp or sign"
@@ -143,8 +143,7 @@ static int run_command(const cli_global *global, int argc, char **argv, int comm
     const char *name = argv[command_index];
     for (size_t i = 0; i < sizeof(command_table) / sizeof(command_table[0]); i++) {
         if (strcmp(name, command_table[i].name) == 0) {
-            return command_table[i].run(
-                global, argc - command_index - 1, argv + command_index + 1);
+            return command_table[i].run(global, argc - command_index - 1, argv + command_index + 1);
         }
     }
     return cli_usage_error(NULL, "unknown command '%s': expected " COMMAND_NAMES, name);

@@ -26,7 +26,7 @@ typedef struct interrupt_watch {
 } interrupt_watch;
 
 /* One watch at a time, because a signal handler can reach only global state. */
-static interrupt_watch watch = {.pipe_read = -1, .pipe_write = -1};
+static interrupt_watch watch = { .pipe_read = -1, .pipe_write = -1 };
 static int watch_active;
 /* Copy of the pipe's write end for the handler, which may read only
  * volatile sig_atomic_t globals. */

@@ -16,7 +16,8 @@ static const char *const service_names[CLI_SERVICE_COUNT + 1] = {
     [HWAI_SERVICE_IAM] = "iam",
 };
 
-const char *const cli_service_name_list = "nlp, pangu, maas, image, ocr, moderation, modelarts, iam";
+const char *const cli_service_name_list =
+    "nlp, pangu, maas, image, ocr, moderation, modelarts, iam";
 
 hwai_service cli_service_from_name(const char *name, size_t len)
 {
@@ -40,9 +41,9 @@ static const struct {
     hwai_sign_algorithm algorithm;
     const char *name;
 } algorithm_names[] = {
-    {HWAI_SIGN_SDK_HMAC_SHA256, "SDK-HMAC-SHA256"},
-    {HWAI_SIGN_V11_HMAC_SHA256, "V11-HMAC-SHA256"},
-    {HWAI_SIGN_SDK_HMAC_SM3, "SDK-HMAC-SM3"},
+    { HWAI_SIGN_SDK_HMAC_SHA256, "SDK-HMAC-SHA256" },
+    { HWAI_SIGN_V11_HMAC_SHA256, "V11-HMAC-SHA256" },
+    { HWAI_SIGN_SDK_HMAC_SM3, "SDK-HMAC-SM3" },
 };
 
 const char *const cli_sign_algorithm_list = "SDK-HMAC-SHA256, V11-HMAC-SHA256 or SDK-HMAC-SM3";

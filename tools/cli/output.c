@@ -85,10 +85,8 @@ static int exit_status_for(hwai_status status)
     case HWAI_E_INVALID_ARG:
     case HWAI_E_CONFIG:
     case HWAI_E_INSECURE_URL:
-    case HWAI_E_SIGN:
-        return CLI_EXIT_USAGE;
-    default:
-        return CLI_EXIT_FAILURE;
+    case HWAI_E_SIGN: return CLI_EXIT_USAGE;
+    default: return CLI_EXIT_FAILURE;
     }
 }
 

@@ -25,7 +25,7 @@
  * signal takes its usual action. NOTE: SIGTSTP (Ctrl-Z) keeps its action,
  * so echo stays off while the stopped job waits, unless the shell resets the
  * terminal. */
-static const int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static const int prompt_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 #define PROMPT_SIGNAL_COUNT (sizeof(prompt_signals) / sizeof(prompt_signals[0]))
 
 static volatile sig_atomic_t caught_signal;
@@ -166,9 +166,8 @@ static int prompt_on_terminal(const char *command, const char *user, char **out)
             close(fd);
         }
         return cli_usage_error(
-            command,
-            "missing IAM password for --iam-user: set " ENV_IAM_PASSWORD
-            ", or run hwai on a terminal to type it at a prompt");
+            command, "missing IAM password for --iam-user: set " ENV_IAM_PASSWORD
+                     ", or run hwai on a terminal to type it at a prompt");
     }
     char *buffer = calloc(1, MAX_PASSWORD_BYTES);
     if (buffer == NULL) {

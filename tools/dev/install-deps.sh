@@ -4,7 +4,8 @@
 set -eu
 
 packages="meson ninja-build pkg-config gcc g++ libc6-dev libcurl4-openssl-dev
-libjansson-dev libmbedtls-dev libcmocka-dev libssl-dev python3 openssl valgrind"
+libjansson-dev libmbedtls-dev libcmocka-dev libssl-dev python3 openssl valgrind
+clang-format"
 
 missing=""
 for pkg in $packages; do
