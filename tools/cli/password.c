@@ -129,11 +129,13 @@ static int prompt_with_echo_off(int fd, const char *user, char *buffer, size_t s
     quiet.c_lflag &= (tcflag_t)~ECHO;
     quiet.c_lflag |= ECHONL;
     catch_prompt_signals(previous);
-    write_text(fd, "IAM password for ");
-    write_text(fd, user);
-    write_text(fd, ": ");
     int rc = -1;
+    /* Echo goes off before the prompt appears, so a password typed as soon as
+     * the prompt shows is never echoed. */
     if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0) {
+        write_text(fd, "IAM password for ");
+        write_text(fd, user);
+        write_text(fd, ": ");
         rc = read_line(fd, buffer, size);
         tcsetattr(fd, TCSAFLUSH, &saved);
     }
