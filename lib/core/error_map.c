@@ -111,7 +111,7 @@ hwai__error_from_response(const hwai__http_response *resp, const char *operation
     bool found = false;
     if (resp->body.len > 0 &&
         hwai__json_depth(resp->body.data, resp->body.len) <= HWAI__JSON_MAX_DEPTH) {
-        root = json_loadb(resp->body.data, resp->body.len, JSON_DECODE_ANY, NULL);
+        root = json_loadb(resp->body.data, resp->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
         found = root && hwai__find_error_fields(root, &code, &found_message);
     }
     if (found && found_message && *found_message) {

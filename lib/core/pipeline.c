@@ -1,5 +1,6 @@
 #include "core/pipeline.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -265,8 +266,10 @@ hwai_status hwai__pipeline_check_status(
          * redirect could hand credentials to another host, so redirects are
          * reported rather than followed. */
         const char *location = hwai__headers_get(&resp->headers, "Location");
+        char code[16];
+        snprintf(code, sizeof(code), "%d", resp->status);
         return hwai__error_set_http(
-            err, HWAI_E_SERVICE, resp->status, NULL,
+            err, HWAI_E_SERVICE, resp->status, code,
             hwai__headers_get(&resp->headers, "X-Request-Id"),
             "%s responded with a redirect (HTTP %d) to '%s'; redirects are not followed, so "
             "point the endpoint at the final URL",

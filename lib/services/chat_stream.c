@@ -115,6 +115,10 @@ static hwai_status finish(hwai_chat_stream *s, hwai_status status, hwai_error **
         if (hwai_error_http_status(*err) == 0) {
             hwai__error_set_response(err, s->summary.http_status, s->request_id);
         }
+        if (hwai_error_attempts(*err) == 0) {
+            /* The stream opened, so its request was sent. */
+            hwai__error_set_attempts(err, 1);
+        }
         hwai__auth_redact_error(err, s->client->credentials, NULL);
         s->final_error = copy_error(*err);
     }
@@ -298,7 +302,10 @@ handle_error_event(hwai_chat_stream *s, const hwai__sse_event *event, hwai_error
         json_is_object(root)) {
         hwai__buf code = HWAI__BUF_INIT;
         const char *message = NULL;
-        hwai__find_error_fields(root, &code, &message);
+        if (!hwai__find_error_fields(root, &code, &message)) {
+            /* An error event needs no code: {"message": "..."} alone is enough. */
+            message = hwai__json_str(root, "message");
+        }
         stream_error(s, code.len ? code.data : NULL, message, err);
         hwai__buf_cleanup(&code);
     } else {

@@ -132,6 +132,18 @@ static void test_error_map_long_body_is_cut(void **state)
     free(body);
 }
 
+/* A \u0000 inside error_msg still leaves the body JSON: the code is kept and
+ * the message ends at the NUL. */
+static void test_error_map_nul_in_message(void **state)
+{
+    (void)state;
+    hwai_error *err =
+        map_answer(400, "{\"error_code\":\"A.1\",\"error_msg\":\"bad\\u0000tail\"}", NULL);
+    assert_string_equal(hwai_error_code(err), "A.1");
+    assert_string_equal(hwai_error_message(err), "bad");
+    hwai_error_free(err);
+}
+
 static void test_error_code_is_gateway_prefixes(void **state)
 {
     (void)state;
@@ -292,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_error_map_empty_body),
         cmocka_unit_test(test_error_map_json_without_error_fields),
         cmocka_unit_test(test_error_map_long_body_is_cut),
+        cmocka_unit_test(test_error_map_nul_in_message),
         cmocka_unit_test(test_error_code_is_gateway_prefixes),
         cmocka_unit_test(test_status_str_covers_every_status),
         cmocka_unit_test(test_error_accessors_accept_null),
