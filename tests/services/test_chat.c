@@ -1,6 +1,6 @@
 /* Plain chat calls through the client against the emulator: the Pangu v1 and
  * v2 paths, OpenAI-compatible gateways, authorization failures and malformed
- * answers. */
+ * responses. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -384,7 +384,7 @@ static void test_chat_hostile_error_text_cleaned(void **state)
         "{\\\"error_code\\\":\\\"E\\\",\\\"error_msg\\\":\\\"line1\\\\nline2 ");
     memset(script + n, 'x', big);
     strcpy(script + n + big, "\\\"}\"}]}");
-    /* HTTP 500 is retried: queue the same answer for every attempt. */
+    /* HTTP 500 is retried: queue the same response for every attempt. */
     for (unsigned int i = 0; i < HWAI_DEFAULT_MAX_ATTEMPTS; i++) {
         assert_true(test_emulator_script(&fixture_emulator, script));
     }
@@ -406,7 +406,7 @@ static void test_chat_hostile_error_text_cleaned(void **state)
 }
 
 /* HTTP 200 with error_code and error_msg is the service's error, not a
- * malformed answer. */
+ * malformed response. */
 static void test_chat_error_code_with_200(void **state)
 {
     (void)state;

@@ -47,7 +47,7 @@ static void test_sentiment_negative_english(void **state)
 static void test_sentiment_error_code_in_success_answer(void **state)
 {
     (void)state;
-    /* NLP answers may carry error_code and error_msg with HTTP 200. */
+    /* NLP responses may carry error_code and error_msg with HTTP 200. */
     assert_true(test_emulator_script(
         &fixture_emulator, "{\"route\":\"sentiment\",\"responses\":[{\"status\":200,"
                            "\"headers\":{\"Content-Type\":\"application/json\"},"

@@ -48,7 +48,7 @@ static hwai_client *make_client(const char *security_token)
 
 /* A query with repeated keys, a plus, a space and Chinese text, a non-ASCII
  * path segment and a security token, sent through the client's own request
- * path: the emulator accepts the signature and sees the decoded values. */
+ * path: the emulator accepts the signature and reports the decoded values. */
 static void test_client_query_unicode_path_and_token(void **state)
 {
     (void)state;
@@ -153,7 +153,7 @@ static long send_signed(
 }
 
 /* hwai_sign() output is accepted as is; one changed byte in the URI, the body,
- * the signature or the security token is answered 401. */
+ * the signature or the security token is rejected with 401. */
 static void test_sign_one_changed_byte_is_401(void **state)
 {
     (void)state;

@@ -15,7 +15,7 @@ meson compile -C build >/dev/null
 
 python=$(command -v python3)
 out=$(mktemp)
-# A short pause between streamed pieces shows the answer arriving piece by piece.
+# A short pause between streamed pieces shows the reply arriving piece by piece.
 "$python" tools/emulator/hwai_emulator.py --port 0 --quiet --stream-delay-ms 60 >"$out" &
 emulator_pid=$!
 trap 'kill "$emulator_pid" 2>/dev/null; wait "$emulator_pid" 2>/dev/null; rm -f "$out"' EXIT INT TERM

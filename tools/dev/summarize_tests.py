@@ -29,10 +29,10 @@ def read_log(path):
     return results
 
 
-def main(args):
-    extras = []
-    subsets = []
-    paths = []
+def parse_args(args):
+    """Split the command line into (extras, subsets, paths)."""
+    extras, subsets, paths = [], [], []
+    args = list(args)
     while args:
         arg = args.pop(0)
         if arg == "--extra" and args:
@@ -41,16 +41,13 @@ def main(args):
             subsets.append(args.pop(0))
         else:
             paths.append(arg)
+    return extras, subsets, paths
+
+
+def count_results(runs):
+    """Return (passed, failed, skipped) over every test of every run."""
     passed = failed = skipped = 0
-    for extra in extras:
-        name, _, result = extra.partition("=")
-        if result == "OK":
-            passed += 1
-        else:
-            print("%s: %s" % (name, result or "no result"), file=sys.stderr)
-            failed += 1
-    runs = [read_log(path) for path in paths]
-    for results in runs + [read_log(path) for path in subsets]:
+    for results in runs:
         for result in results.values():
             if result in PASSED:
                 passed += 1
@@ -58,6 +55,22 @@ def main(args):
                 skipped += 1
             else:
                 failed += 1
+    return passed, failed, skipped
+
+
+def main(args):
+    extras, subsets, paths = parse_args(args)
+    runs = [read_log(path) for path in paths]
+    passed, failed, skipped = count_results(runs + [read_log(path) for path in subsets])
+
+    for extra in extras:
+        name, _, result = extra.partition("=")
+        if result == "OK":
+            passed += 1
+        else:
+            print("%s: %s" % (name, result or "no result"), file=sys.stderr)
+            failed += 1
+
     names = [set(results) for results in runs]
     for path, run_names in zip(paths[1:], names[1:]):
         if run_names != names[0]:
@@ -66,6 +79,7 @@ def main(args):
             failed += 1
     if not any(runs):
         failed += 1
+
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 

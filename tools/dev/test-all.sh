@@ -1,8 +1,10 @@
 #!/bin/sh
-# Installs what is missing, builds hwai twice (plain, and with AddressSanitizer
-# plus UndefinedBehaviorSanitizer), runs every test in both builds and prints
-# one summary line "N passed, N failed, N skipped" over both runs. Exits
-# non-zero when a test fails or when the two runs did not run the same tests.
+# Installs what is missing and builds hwai twice: plain, and with
+# AddressSanitizer plus UndefinedBehaviorSanitizer. Runs every test in both
+# builds, the C integration suites once more under valgrind, and a scan of all
+# test logs for test secrets. Prints one summary line "N passed, N failed,
+# N skipped" over all of it, and exits non-zero when a test fails or when the
+# plain and sanitized runs did not run the same tests.
 set -u
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
