@@ -139,7 +139,8 @@ def create_server(host, port, config, quiet=False):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    level = logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(message)s")
     config = build_config(args)
     emulator = create_server(args.host, args.port, config, quiet=args.quiet)
     port = emulator.server_address[1]

@@ -204,7 +204,9 @@ class EmulatorHandler(http.server.BaseHTTPRequestHandler):
         if self.server.quiet and not (isinstance(status, int) and status >= 500):
             return
         elapsed_ms = (time.monotonic() - started) * 1000
-        LOG.info(
+        server_error = isinstance(status, int) and status >= 500
+        LOG.log(
+            logging.WARNING if server_error else logging.INFO,
             "%s %s %s route=%s %.1fms request_id=%s",
             self.command,
             path,
