@@ -110,8 +110,11 @@ hwai_iam_password_options_init(hwai_iam_password_options *opts, unsigned int ver
  * A client using them requests a token from IAM on first use, sends it as
  * `X-Auth-Token`, reuses it until 5 minutes before its `expires_at`, and then
  * fetches a new one; when several threads need a new token at once, one of
- * them fetches it while the others wait. A 401 response that says the token
- * expired triggers one refresh and one more attempt.
+ * them fetches it while the others wait. A 401 response to a request that
+ * carried the token (expired or revoked on the server) triggers one refresh and
+ * one more attempt. After IAM rejects the password, calls in the next 10
+ * seconds get the same error without sending it again, because IAM locks out
+ * users after repeated failures.
  *
  * @retval HWAI_OK             success
  * @retval HWAI_E_INVALID_ARG  @p out or @p opts is NULL, a required field is

@@ -86,8 +86,10 @@ static hwai_status apply_iam_token(
     hwai_error **err)
 {
     char *token = NULL;
-    hwai_status status = hwai__token_get(
-        client->tokens, client, creds, scope->region, scope->project_id, &token, NULL, err);
+    hwai__call_budget budget = { scope->deadline_at_ms, scope->cancel };
+    hwai_status status = hwai__token_get_within(
+        client->tokens, client, creds, scope->region, scope->project_id, &budget, &token, NULL,
+        err);
     if (status != HWAI_OK) {
         return status;
     }

@@ -26,6 +26,10 @@ typedef struct hwai__auth_scope {
     const char *project_id;
     hwai_sign_algorithm algorithm;
     const char *signing_service;
+    /* The call's deadline (monotonic milliseconds) and cancellation token,
+     * which an IAM token fetch on the call's behalf obeys too. */
+    uint64_t deadline_at_ms;
+    hwai_cancel_token *cancel;
 } hwai__auth_scope;
 
 /* Adds the authorization headers for creds (none when creds is NULL) and

@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "auth/credentials_internal.h"
 #include "core/client_internal.h"
 #include "core/error_internal.h"
 #include "core/pipeline.h"
 #include "json/json.h"
+#include "retry/cancel.h"
 #include "util/buf.h"
 #include "util/str.h"
 #include "util/url.h"
@@ -30,8 +32,14 @@ typedef struct token_entry {
     /* Outcome of the last fetch, handed to the threads that waited for it. */
     hwai_status last_status;
     hwai_error *last_error;
+    /* When IAM last rejected the password (401 or 403), by the cache clock. */
+    int64_t rejected_at;
     struct token_entry *next;
 } token_entry;
+
+/* After IAM rejects the password, calls within this many seconds get the same
+ * error without a new request: IAM locks users out after repeated failures. */
+#define PASSWORD_REJECTION_HOLD_S 10
 
 struct hwai__token_cache {
     pthread_mutex_t lock;
@@ -229,11 +237,32 @@ static hwai_status subject_token(
 
 /* Sends POST /v3/auth/tokens without any authorization header and returns a
  * new token and its expiry. */
+/* Sets the deadline and cancel token of an IAM request from the budget;
+ * HWAI_E_TIMEOUT when the budget's deadline has already passed. */
+static hwai_status apply_budget(hwai__call *call, const hwai__call_budget *budget, hwai_error **err)
+{
+    if (!budget) {
+        return HWAI_OK;
+    }
+    call->cancel = budget->cancel;
+    if (budget->deadline_at_ms) {
+        uint64_t now = hwai__monotonic_ms();
+        if (now >= budget->deadline_at_ms) {
+            return hwai__error_set(
+                err, HWAI_E_TIMEOUT, "%s timed out: the call's deadline passed", call->operation);
+        }
+        uint64_t left = budget->deadline_at_ms - now;
+        call->deadline_ms = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+    }
+    return HWAI_OK;
+}
+
 static hwai_status request_token(
     hwai_client *client,
     const hwai_credentials *creds,
     const char *region,
     const char *project_id,
+    const hwai__call_budget *budget,
     char **token_out,
     int64_t *expires_at_out,
     hwai_error **err)
@@ -260,8 +289,13 @@ static hwai_status request_token(
         .body_len = body.len,
         .anonymous = true,
     };
-    status = hwai__pipeline_json(client, &call, &resp, &root, err);
+    status = apply_budget(&call, budget, err);
+    if (status == HWAI_OK) {
+        status = hwai__pipeline_json(client, &call, &resp, &root, err);
+    }
     if (status != HWAI_OK) {
+        /* The request carried the password, which IAM may echo back. */
+        hwai__auth_redact_error(err, creds, NULL);
         hwai__error_prefix(err, "IAM token request failed");
         goto done;
     }
@@ -329,6 +363,7 @@ static hwai_status fetch_for_entry(
     token_entry *entry,
     hwai_client *client,
     const hwai_credentials *creds,
+    const hwai__call_budget *budget,
     char **token_out,
     int64_t *expires_at_out,
     hwai_error **err)
@@ -340,7 +375,7 @@ static hwai_status fetch_for_entry(
     int64_t expires_at = 0;
     hwai_error *fetch_err = NULL;
     hwai_status status =
-        request_token(client, creds, region, project_id, &token, &expires_at, &fetch_err);
+        request_token(client, creds, region, project_id, budget, &token, &expires_at, &fetch_err);
     pthread_mutex_lock(&cache->lock);
 
     entry->fetching = false;
@@ -348,6 +383,10 @@ static hwai_status fetch_for_entry(
     entry->last_status = status;
     hwai_error_free(entry->last_error);
     entry->last_error = fetch_err;
+    int http_status = hwai_error_http_status(fetch_err);
+    entry->rejected_at = (status == HWAI_E_SERVICE && (http_status == 401 || http_status == 403))
+                             ? (int64_t)cache->now()
+                             : 0;
     if (status == HWAI_OK) {
         hwai__secret_free(entry->token);
         entry->token = token;
@@ -369,6 +408,48 @@ hwai_status hwai__token_get(
     const hwai_credentials *creds,
     const char *region,
     const char *project_id,
+    char **token_out,
+    int64_t *expires_at_out,
+    hwai_error **err)
+{
+    return hwai__token_get_within(
+        cache, client, creds, region, project_id, NULL, token_out, expires_at_out, err);
+}
+
+/* Waits for another thread's fetch of the entry, up to 50 ms at a time so a
+ * cancel or the deadline ends the wait. Returns HWAI_OK when the fetch ended. */
+static hwai_status wait_for_fetch(
+    hwai__token_cache *cache, token_entry *entry, const hwai__call_budget *budget, hwai_error **err)
+{
+    while (entry->fetching) {
+        if (budget && hwai__cancel_is_set(budget->cancel)) {
+            return hwai__error_set(
+                err, HWAI_E_CANCELLED, "cancelled while waiting for an IAM token");
+        }
+        if (budget && budget->deadline_at_ms && hwai__monotonic_ms() >= budget->deadline_at_ms) {
+            return hwai__error_set(
+                err, HWAI_E_TIMEOUT,
+                "timed out waiting for an IAM token: the call's deadline passed");
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&cache->fetched, &cache->lock, &until);
+    }
+    return HWAI_OK;
+}
+
+hwai_status hwai__token_get_within(
+    hwai__token_cache *cache,
+    hwai_client *client,
+    const hwai_credentials *creds,
+    const char *region,
+    const char *project_id,
+    const hwai__call_budget *budget,
     char **token_out,
     int64_t *expires_at_out,
     hwai_error **err)
@@ -402,17 +483,24 @@ hwai_status hwai__token_get(
             status = copy_token(entry, token_out, expires_at_out, err);
             break;
         }
+        if (!entry->fetching && entry->rejected_at &&
+            now < entry->rejected_at + PASSWORD_REJECTION_HOLD_S) {
+            status = error_copy_into(err, entry->last_status, entry->last_error);
+            break;
+        }
         if (!entry->fetching) {
             entry->fetching = true;
-            status = fetch_for_entry(cache, entry, client, creds, token_out, expires_at_out, err);
+            status = fetch_for_entry(
+                cache, entry, client, creds, budget, token_out, expires_at_out, err);
             break;
         }
         /* Another thread is fetching: wait and take its outcome, even a token
          * that is already inside the refresh margin, so waiters never start a
          * second request for the same scope. */
         uint64_t seen = entry->fetches_done;
-        while (entry->fetching) {
-            pthread_cond_wait(&cache->fetched, &cache->lock);
+        status = wait_for_fetch(cache, entry, budget, err);
+        if (status != HWAI_OK) {
+            break;
         }
         if (entry->fetches_done != seen) {
             if (entry->last_status != HWAI_OK) {
@@ -526,6 +614,25 @@ static void project_cache_add(const char *ak, const char *region, const char *pr
 
 /* Picks the project whose name is exactly region from a GET /v3/projects
  * response. */
+/* Project ids are short strings of letters, digits, '-' and '_' (32 hex digits
+ * on Huawei Cloud); anything else would change the request path it fills. */
+static bool project_id_valid(const char *id)
+{
+    size_t len = strlen(id);
+    if (len == 0 || len > 64) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static hwai_status choose_project(
     const json_t *root,
     const char *region,
@@ -561,6 +668,12 @@ static hwai_status choose_project(
     hwai_status status = HWAI_OK;
     if (candidates.oom) {
         status = hwai__error_set(err, HWAI_E_NOMEM, "out of memory reading the project list");
+    } else if (exact == 1 && !project_id_valid(match)) {
+        status = hwai__error_set_http(
+            err, HWAI_E_BAD_RESPONSE, http_status, NULL, request_id,
+            "IAM returned a malformed project id for '%s'; set the project id for the region "
+            "in the client options",
+            region);
     } else if (exact == 1) {
         *project_id_out = hwai__strdup(match);
         if (!*project_id_out) {
@@ -587,6 +700,17 @@ hwai_status hwai__project_lookup(
     hwai_client *client,
     const hwai_credentials *creds,
     const char *region,
+    char **project_id_out,
+    hwai_error **err)
+{
+    return hwai__project_lookup_within(client, creds, region, NULL, project_id_out, err);
+}
+
+hwai_status hwai__project_lookup_within(
+    hwai_client *client,
+    const hwai_credentials *creds,
+    const char *region,
+    const hwai__call_budget *budget,
     char **project_id_out,
     hwai_error **err)
 {
@@ -629,7 +753,10 @@ hwai_status hwai__project_lookup(
         .query = &query,
         .credentials = creds,
     };
-    status = hwai__pipeline_json(client, &call, &resp, &root, err);
+    status = apply_budget(&call, budget, err);
+    if (status == HWAI_OK) {
+        status = hwai__pipeline_json(client, &call, &resp, &root, err);
+    }
     if (status != HWAI_OK) {
         goto done;
     }

@@ -13,6 +13,14 @@
 
 typedef struct hwai__token_cache hwai__token_cache;
 
+/* What a call leaves to the IAM requests made on its behalf (a token fetch, a
+ * project lookup): its deadline, in monotonic milliseconds (0 for none), and
+ * its cancellation token (or NULL). */
+typedef struct hwai__call_budget {
+    uint64_t deadline_at_ms;
+    hwai_cancel_token *cancel;
+} hwai__call_budget;
+
 hwai_status hwai__token_cache_new(hwai__token_cache **out, hwai_error **err);
 void hwai__token_cache_free(hwai__token_cache *cache);
 
@@ -37,6 +45,19 @@ hwai_status hwai__token_get(
     int64_t *expires_at_out,
     hwai_error **err);
 
+/* hwai__token_get within a call's budget: the IAM request, and the wait for
+ * another thread's request, end at the deadline or on cancel. */
+hwai_status hwai__token_get_within(
+    hwai__token_cache *cache,
+    hwai_client *client,
+    const hwai_credentials *creds,
+    const char *region,
+    const char *project_id,
+    const hwai__call_budget *budget,
+    char **token_out,
+    int64_t *expires_at_out,
+    hwai_error **err);
+
 /* Forgets the scope's token if it is still `token`, after the gateway rejected
  * it as expired, so the next hwai__token_get fetches a new one; a token that
  * another thread has already replaced stays. */
@@ -53,6 +74,15 @@ hwai_status hwai__project_lookup(
     hwai_client *client,
     const hwai_credentials *creds,
     const char *region,
+    char **project_id_out,
+    hwai_error **err);
+
+/* hwai__project_lookup within a call's budget. */
+hwai_status hwai__project_lookup_within(
+    hwai_client *client,
+    const hwai_credentials *creds,
+    const char *region,
+    const hwai__call_budget *budget,
     char **project_id_out,
     hwai_error **err);
 

@@ -116,6 +116,10 @@ hwai__error_from_response(const hwai__http_response *resp, const char *operation
     }
     if (found && found_message && *found_message) {
         hwai__buf_append_str(&message, found_message);
+    } else if (!found && root) {
+        /* JSON without an error field: say what failed, then show the body. */
+        hwai__buf_printf(&message, "%s failed with HTTP %d: ", operation, resp->status);
+        append_excerpt(&message, resp->body.data, resp->body.len);
     } else if (!found && resp->body.len > 0) {
         append_excerpt(&message, resp->body.data, resp->body.len);
     } else {

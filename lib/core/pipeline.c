@@ -15,6 +15,8 @@
 #include "util/str.h"
 
 #define PROJECT_ID_PLACEHOLDER "{project_id}"
+/* An attempt with less time than this left cannot finish, so it is not begun. */
+#define MIN_ATTEMPT_MS 5
 
 uint64_t hwai__monotonic_ms(void)
 {
@@ -54,7 +56,9 @@ static hwai_status resolve_project_id(
     const hwai_credentials *creds = prep->credentials;
     const char *region = prep->scope.region;
     if (creds && creds->kind == HWAI_CREDENTIALS_AKSK && !hwai__str_empty(region)) {
-        hwai_status status = hwai__project_lookup(client, creds, region, &prep->project_id, err);
+        hwai__call_budget budget = { prep->deadline_at_ms, call->cancel };
+        hwai_status status =
+            hwai__project_lookup_within(client, creds, region, &budget, &prep->project_id, err);
         if (status != HWAI_OK) {
             hwai__error_prefix(err, "project id lookup");
         }
@@ -209,6 +213,8 @@ hwai_status hwai__pipeline_prepare(
     prep->scope.region = hwai__service_region(client, call->service);
     prep->scope.algorithm = hwai__service_algorithm(client, call->service);
     prep->scope.signing_service = hwai__service_signing_name(client, call->service);
+    prep->scope.deadline_at_ms = prep->deadline_at_ms;
+    prep->scope.cancel = call->cancel;
     return build_target(client, call, prep, err);
 }
 
@@ -372,7 +378,7 @@ hwai_status hwai__pipeline_send(
                 err, HWAI_E_CANCELLED, "%s cancelled by the caller", call->operation);
             break;
         }
-        if (hwai__monotonic_ms() >= prep.deadline_at_ms) {
+        if (hwai__monotonic_ms() + MIN_ATTEMPT_MS >= prep.deadline_at_ms) {
             status = hwai__error_set(
                 err, HWAI_E_TIMEOUT, "%s timed out: the call's deadline passed after %u attempts",
                 call->operation, attempt);
@@ -385,6 +391,14 @@ hwai_status hwai__pipeline_send(
         }
         attempt++;
         status = send_once(client, call, &prep, resp, err);
+        if (status == HWAI_E_TIMEOUT &&
+            hwai__monotonic_ms() + MIN_ATTEMPT_MS >= prep.deadline_at_ms) {
+            hwai__error_set(
+                err, HWAI_E_TIMEOUT,
+                "%s timed out: the call's deadline (call_timeout_ms or the request's "
+                "deadline_ms) passed during attempt %u",
+                call->operation, attempt);
+        }
         if (status == HWAI_OK) {
             status = hwai__pipeline_check_status(call, resp, err);
         }

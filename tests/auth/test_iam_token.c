@@ -451,7 +451,10 @@ static void test_token_wrong_password(void **state)
         assert_non_null(strstr(hwai_error_message(err), "The username or password is wrong"));
         assert_null(strstr(hwai_error_message(err), WRONG_PASSWORD));
         hwai_error_free(err);
-        assert_int_equal(token_requests(), attempt);
+        /* A rejected password is not sent again for a few seconds, because IAM
+         * locks users out after repeated failures. */
+        assert_int_equal(token_requests(), 1);
+        (void)attempt;
     }
     assert_false(log_contains(WRONG_PASSWORD));
     hwai_credentials_free(wrong);

@@ -449,6 +449,70 @@ static void test_stream_text_capped(void **state)
     hwai_client_free(client);
 }
 
+static hwai_client *iam_client(void)
+{
+    hwai_iam_password_options iam = HWAI_IAM_PASSWORD_OPTIONS_INIT;
+    iam.user_name = "hwai-user";
+    iam.password = "hwai-password";
+    iam.domain_name = "hwai-domain";
+    hwai_credentials *creds = NULL;
+    assert_int_equal(hwai_credentials_new_iam_password(&creds, &iam, NULL), HWAI_OK);
+    hwai_client_options opts = HWAI_CLIENT_OPTIONS_INIT;
+    opts.endpoint = emu.base_url;
+    opts.project_id = EMU_PROJECT_ID;
+    opts.credentials = creds;
+    hwai_client *client = NULL;
+    assert_int_equal(hwai_client_new(&client, &opts, NULL), HWAI_OK);
+    hwai_credentials_free(creds);
+    return client;
+}
+
+/* The IAM token fetched on a call's behalf obeys the call's deadline. */
+static void test_iam_stall_bounded_by_deadline(void **state)
+{
+    (void)state;
+    assert_true(test_emulator_script(
+        &emu, "{\"route\":\"iam_token\",\"responses\":[{\"stall_ms\":3000}]}"));
+    hwai_client *client = iam_client();
+    hwai_error *err = NULL;
+    uint64_t start = now_ms();
+    assert_int_equal(sentiment(client, 500, NULL, &err), HWAI_E_TIMEOUT);
+    uint64_t elapsed = now_ms() - start;
+    printf(
+        "IAM stall: call returned after %llu ms with a 500 ms deadline\n",
+        (unsigned long long)elapsed);
+    assert_true(elapsed < 500 + 400);
+    assert_int_equal(test_emulator_stat(&emu, "by_route.sentiment"), 0);
+    hwai_error_free(err);
+    hwai_client_free(client);
+}
+
+/* ... and the call's cancellation token. */
+static void test_iam_stall_cancelled(void **state)
+{
+    (void)state;
+    assert_true(test_emulator_script(
+        &emu, "{\"route\":\"iam_token\",\"responses\":[{\"stall_ms\":3000}]}"));
+    hwai_client *client = iam_client();
+    hwai_cancel_token *token = NULL;
+    assert_int_equal(hwai_cancel_token_new(&token), HWAI_OK);
+    delayed_cancel job = { token, 300, 0 };
+    pthread_t thread;
+    pthread_create(&thread, NULL, cancel_later, &job);
+    hwai_error *err = NULL;
+    hwai_status status = sentiment(client, 0, token, &err);
+    uint64_t returned_at = now_ms();
+    pthread_join(thread, NULL);
+    assert_int_equal(status, HWAI_E_CANCELLED);
+    printf(
+        "IAM stall: returned %llu ms after the cancel\n",
+        (unsigned long long)(returned_at - job.cancelled_at));
+    assert_true(returned_at - job.cancelled_at < 100);
+    hwai_error_free(err);
+    hwai_cancel_token_free(token);
+    hwai_client_free(client);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +530,8 @@ int main(void)
         cmocka_unit_test_setup(test_stream_comments_reset_idle_timer, reset_emulator),
         cmocka_unit_test_setup(test_stream_silence_times_out, reset_emulator),
         cmocka_unit_test_setup(test_stream_text_capped, reset_emulator),
+        cmocka_unit_test_setup(test_iam_stall_bounded_by_deadline, reset_emulator),
+        cmocka_unit_test_setup(test_iam_stall_cancelled, reset_emulator),
     };
     return cmocka_run_group_tests_name("fault-matrix", tests, group_setup, group_teardown);
 }
