@@ -693,7 +693,7 @@ static hwai_status try_metadata(
     hwai_error **err)
 {
     if (!opts->use_metadata) {
-        note_tried(tried, "instance metadata: %s", "off (set use_metadata to query it)");
+        note_tried(tried, "instance metadata: %s", "off (only queried when turned on)");
         return HWAI_OK;
     }
     uint32_t timeout_ms =
