@@ -395,6 +395,14 @@ static hwai_status fetch_for_entry(
         hwai__log(
             client, HWAI_LOG_INFO, "IAM token for project %s%s obtained, expires at %" PRId64,
             project_id ? project_id : "named ", project_id ? "" : region, expires_at);
+        if (expires_at <= (int64_t)cache->now() + HWAI__TOKEN_REFRESH_MARGIN_S) {
+            /* Every call would fetch a new token; a wrong clock is the usual cause. */
+            hwai__log(
+                client, HWAI_LOG_WARN,
+                "the new IAM token expires within %d s of this machine's clock; check that the "
+                "system clock is correct",
+                HWAI__TOKEN_REFRESH_MARGIN_S);
+        }
     } else {
         error_copy_into(err, status, fetch_err);
     }
