@@ -1,4 +1,4 @@
-/* Streams a Pangu answer piece by piece as it is generated.
+/* Streams a Pangu reply piece by piece as it is generated.
  *
  *   HWAI_ENDPOINT=http://127.0.0.1:8080 HUAWEICLOUD_SDK_AK=... HUAWEICLOUD_SDK_SK=... \
  *   HUAWEICLOUD_SDK_PROJECT_ID=... ./chat_stream DEPLOYMENT_ID "你好" */

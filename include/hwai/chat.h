@@ -94,12 +94,12 @@ typedef struct hwai_chat_usage {
     int64_t total_tokens;
 } hwai_chat_usage;
 
-/** One generated answer. Strings are borrowed from the result. */
+/** One generated reply. Strings are borrowed from the result. */
 typedef struct hwai_chat_choice {
     uint32_t index;
-    /** Role of the answer, normally "assistant"; never NULL. */
+    /** Role of the reply, normally "assistant"; never NULL. */
     const char *role;
-    /** Answer text, NUL-terminated, but may contain NUL bytes: use @ref content_len. */
+    /** Reply text, NUL-terminated, but it may contain NUL bytes, so use @ref content_len. */
     const char *content;
     size_t content_len;
     /** Reasoning text of reasoning models, or NULL. */
@@ -164,7 +164,7 @@ HWAI_API void hwai_chat_result_free(hwai_chat_result *result);
  *         fwrite(chunk->content, 1, chunk->content_len, stdout);
  *     }
  *     const hwai_chat_stream_summary *summary = hwai_chat_stream_summary_get(stream);
- *     ... summary->content holds the whole text, even after an error ...
+ *     ... summary->content contains the whole text, even after an error ...
  *     hwai_chat_stream_free(stream);
  * }
  * @endcode
@@ -223,7 +223,7 @@ typedef struct hwai_chat_chunk {
     size_t raw_json_len;
 } hwai_chat_chunk;
 
-/** What a stream has delivered so far; see hwai_chat_stream_summary_get(). */
+/** Summary of what a stream has delivered so far; see hwai_chat_stream_summary_get(). */
 typedef struct hwai_chat_stream_summary {
     /** All text of choice 0 received so far, NUL-terminated; may contain NUL bytes. */
     const char *content;
@@ -295,8 +295,9 @@ hwai_chat_stream_summary_get(const hwai_chat_stream *stream);
 /**
  * @brief Closes the transfer, if still open, and frees the stream. Accepts NULL.
  *
- * Closing before the end is always safe. No other thread may use the stream,
- * hwai_chat_stream_cancel() included, once this is called.
+ * Closing before the end is safe. The caller must make sure no other thread
+ * uses the stream, hwai_chat_stream_cancel() included, once this is called;
+ * the library cannot detect such use.
  */
 HWAI_API void hwai_chat_stream_free(hwai_chat_stream *stream);
 

@@ -2,7 +2,7 @@
  * @file client.h
  * @brief The client: configuration, connection sharing and logging.
  *
- * A client holds the configuration, the credentials and a pool of connections.
+ * A client contains the configuration, the credentials and a pool of connections.
  * It is safe to use from several threads at once; calls made through one client
  * reuse its connections, DNS cache and TLS sessions.
  */
@@ -214,10 +214,10 @@ hwai_client_options_init(hwai_client_options *opts, unsigned int version);
 HWAI_API HWAI_NODISCARD hwai_status
 hwai_client_new(hwai_client **out, const hwai_client_options *opts, hwai_error **err);
 
-/** What a client would authenticate with; see hwai_client_auth_info(). */
+/** Authentication a client would use; see hwai_client_auth_info(). */
 typedef struct hwai_auth_info {
     hwai_credentials_kind kind;
-    /** Where the credentials came from, as hwai_credentials_source() says. */
+    /** Where the credentials came from, as hwai_credentials_source() returns it. */
     const char *source;
     /** Access key id (not secret), or NULL. */
     const char *access_key_id;

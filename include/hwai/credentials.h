@@ -18,7 +18,7 @@ HWAI_BEGIN_DECL
 /** Opaque credentials handle. */
 typedef struct hwai_credentials hwai_credentials;
 
-/** How the credentials authorize a request. */
+/** Kind of authorization that credentials add to a request. */
 typedef enum hwai_credentials_kind {
     /** AK/SK request signing (SDK-HMAC-SHA256), optionally with a security token. */
     HWAI_CREDENTIALS_AKSK = 1,
@@ -138,7 +138,7 @@ hwai_credentials_new_none(hwai_credentials **out, hwai_error **err);
 #define HWAI_CREDENTIALS_CHAIN_OPTIONS_VERSION 1
 
 /**
- * Where the credential chain looks. Initialise with
+ * Settings of the credential chain. Initialise with
  * ::HWAI_CREDENTIALS_CHAIN_OPTIONS_INIT; NULL options mean all defaults.
  */
 typedef struct hwai_credentials_chain_options {
@@ -179,7 +179,7 @@ hwai_credentials_chain_options_init(hwai_credentials_chain_options *opts, unsign
  *    optional `HUAWEICLOUD_SDK_SECURITY_TOKEN`, `HUAWEICLOUD_SDK_PROJECT_ID`,
  *    `HUAWEICLOUD_SDK_DOMAIN_ID`;
  * 2. the profile file, an INI file whose `[basic]` (or else `[global]`) section
- *    holds `ak`, `sk` and optionally `security_token`, `project_id`,
+ *    contains `ak`, `sk` and optionally `security_token`, `project_id`,
  *    `domain_id`, `iam_endpoint`;
  * 3. instance metadata, only when turned on in @p opts: a token from
  *    `PUT <metadata_url>/meta-data/latest/api/token`, then temporary AK/SK from

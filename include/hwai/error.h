@@ -36,7 +36,7 @@ typedef enum hwai_status {
     /** The operation or option is not supported by this build or service. */
     HWAI_E_UNSUPPORTED = 102,
     /** The client configuration is incomplete or inconsistent (region, project id,
-     * endpoint); the message says which setting to fix. */
+     * endpoint); the message names the setting to fix. */
     HWAI_E_CONFIG = 103,
     /** A plain http:// URL was given for a host that is neither loopback nor allowed
      * by the caller; nothing was sent. */

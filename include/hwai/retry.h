@@ -43,7 +43,7 @@ HWAI_BEGIN_DECL
 #define HWAI_DEFAULT_RETRY_MAX_DELAY_MS 20000u
 
 /**
- * How a client retries. Initialise with ::HWAI_RETRY_POLICY_INIT or
+ * Retry policy of a client. Initialise with ::HWAI_RETRY_POLICY_INIT or
  * hwai_retry_policy_init(); zero fields take the defaults above.
  */
 typedef struct hwai_retry_policy {

@@ -46,7 +46,7 @@ typedef enum hwai_sign_algorithm {
 
 #define HWAI_SIGN_INPUT_VERSION 1
 
-/** What to sign. Initialise with ::HWAI_SIGN_INPUT_INIT or hwai_sign_input_init(). */
+/** Request to sign. Initialise with ::HWAI_SIGN_INPUT_INIT or hwai_sign_input_init(). */
 typedef struct hwai_sign_input {
     /** Must be ::HWAI_SIGN_INPUT_VERSION. */
     unsigned int version;

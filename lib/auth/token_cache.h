@@ -59,8 +59,8 @@ hwai_status hwai__token_get_within(
     hwai_error **err);
 
 /* Forgets the scope's token if it is still `token`, after the gateway rejected
- * it as expired, so the next hwai__token_get fetches a new one; a token that
- * another thread has already replaced stays. */
+ * it, so the next hwai__token_get fetches a new one. A token that another
+ * thread has already replaced stays. */
 void hwai__token_invalidate(
     hwai__token_cache *cache, const char *region, const char *project_id, const char *token);
 

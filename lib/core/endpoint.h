@@ -28,7 +28,7 @@ const char *hwai__service_signing_name(const hwai_client *client, hwai_service s
  * service's configured endpoint, the client's endpoint override, the
  * HUAWEICLOUD_SDK_REGION_<SERVICE>_<REGION> environment variable (first of its
  * comma-separated URLs), the built-in table. An unknown region is HWAI_E_CONFIG
- * naming the regions the table knows and the endpoint override. */
+ * naming the regions in the table and the endpoint override. */
 hwai_status hwai__endpoint_base(
     const hwai_client *client, hwai_service service, hwai__buf *out, hwai_error **err);
 

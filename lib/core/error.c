@@ -37,9 +37,9 @@ const char *hwai_status_str(hwai_status status)
     return "unknown status";
 }
 
-/* Longest message kept; a service may send megabytes of error text. */
+/* Maximum length of a kept message, because a service may send megabytes of error text. */
 #define MAX_MESSAGE_BYTES 2048
-/* Longest service code or request id kept. */
+/* Maximum length of a kept service code or request id. */
 #define MAX_FIELD_BYTES 256
 
 /* Length of the valid UTF-8 sequence starting at p (at most len bytes), or 0. */

@@ -13,7 +13,7 @@
 
 /* Nested error objects seen in practice are one or two levels down. */
 #define ERROR_SEARCH_DEPTH 8
-/* Longest excerpt of a non-JSON error body put into a message. */
+/* Maximum length of the excerpt of a non-JSON error body put into a message. */
 #define BODY_EXCERPT_MAX 512
 
 static bool scalar_text(const json_t *value, hwai__buf *out)
@@ -117,7 +117,7 @@ hwai__error_from_response(const hwai__http_response *resp, const char *operation
     if (found && found_message && *found_message) {
         hwai__buf_append_str(&message, found_message);
     } else if (!found && root) {
-        /* JSON without an error field: say what failed, then show the body. */
+        /* JSON without an error field: name what failed, then quote the body. */
         hwai__buf_printf(&message, "%s failed with HTTP %d: ", operation, resp->status);
         append_excerpt(&message, resp->body.data, resp->body.len);
     } else if (!found && resp->body.len > 0) {
@@ -126,7 +126,7 @@ hwai__error_from_response(const hwai__http_response *resp, const char *operation
         hwai__buf_printf(&message, "%s failed with HTTP %d", operation, resp->status);
     }
     if (code.len == 0) {
-        /* With no code in the body, the HTTP status stands in for it. */
+        /* With no code in the body, the HTTP status is used as the code. */
         hwai__buf_clear(&code);
         hwai__buf_printf(&code, "%d", resp->status);
     }

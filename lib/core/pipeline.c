@@ -346,8 +346,8 @@ hwai_status hwai__pipeline_retry_wait(
     uint64_t delay = next_delay_ms(client, attempt, resp, &server_delay);
     uint64_t now = hwai__monotonic_ms();
     uint64_t left = prep->deadline_at_ms > now ? prep->deadline_at_ms - now : 0;
-    /* A server that asks for more time than the deadline leaves gets its
-     * response returned now rather than a retry it already refused. */
+    /* When the server requests more time than the deadline leaves, its
+     * response is returned now rather than retried against its wish. */
     if (delay >= left || server_delay >= left) {
         hwai__log(
             client, HWAI_LOG_INFO, "%s: no retry, the next delay of %llu ms passes the deadline",

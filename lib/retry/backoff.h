@@ -26,7 +26,7 @@ typedef enum hwai__idempotency {
 /* What one attempt ended with. */
 typedef struct hwai__attempt_outcome {
     hwai_status status;     /* HWAI_OK, a transport status, or HWAI_E_SERVICE */
-    int http_status;        /* 0 when no answer arrived */
+    int http_status;        /* 0 when no response arrived */
     const char *error_code; /* service code such as "APIG.0308", or NULL */
 } hwai__attempt_outcome;
 

@@ -222,7 +222,7 @@ static hwai_status truncated(hwai_chat_stream *s, const char *where, hwai_error 
 }
 
 /* Turns one data event into the chunk handed out; root is kept alive by s.
- * cut tells that the event was flushed from a body that ended mid-event. */
+ * cut is true when the event was flushed from a body that ended mid-event. */
 static hwai_status
 read_chunk(hwai_chat_stream *s, const hwai__sse_event *event, bool cut, hwai_error **err)
 {

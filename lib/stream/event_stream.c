@@ -10,9 +10,8 @@
 #include "retry/cancel.h"
 #include "util/str.h"
 
-/* How long one pump may wait for the network before the loop looks at the
- * cancel flag again; a cancel wakes the wait at once, so this only bounds
- * the cost of a missed wakeup. */
+/* Maximum wait of one pump before the loop checks the cancel flag again. A
+ * cancel wakes the wait at once, so this only bounds a missed wakeup. */
 #define PUMP_WAIT_MS 1000
 
 typedef struct queued_event {

@@ -28,7 +28,7 @@ hwai_status hwai__event_stream_open(
     hwai_error **err);
 
 /* Returns the next event, or NULL in *out once the response has ended; the event
- * is borrowed until the next call. *out_incomplete tells whether the response
+ * is borrowed until the next call. *out_incomplete is true when the response
  * stopped inside a line or an event block: at the end, and for events flushed
  * from such a cut body (which may be cut themselves). */
 hwai_status hwai__event_stream_next(

@@ -16,7 +16,7 @@ typedef struct curl_http_stream {
     hwai__curl_transfer xfer;
     hwai__body_cb user_on_body;
     void *user_data;
-    /* Body bytes delivered by the current pump, so it knows whether to wait. */
+    /* Body bytes delivered by the current pump, which decide whether it waits. */
     size_t delivered;
     bool done;
     hwai_status result;

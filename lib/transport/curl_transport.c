@@ -16,7 +16,7 @@
 struct hwai__curl_transport {
     hwai__transport base;
     CURLSH *share;
-    /* libcurl asks for one lock per kind of shared data. */
+    /* libcurl requests one lock per kind of shared data. */
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
     pthread_mutex_t pool_lock;
     CURL *pool[EASY_POOL_MAX];

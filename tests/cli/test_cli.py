@@ -1063,7 +1063,7 @@ class CredentialsTest(EmulatorTestCase):
         self.assertIn("HTTP 401", line)
 
     def test_iam_token_never_printed(self):
-        # The proxy sees the tokens that IAM issues, so the test knows them.
+        # The proxy records the tokens that IAM issues, so the test can look for them.
         proxy = LoopbackProxy()
         self.addCleanup(proxy.stop)
         args = ["--proxy", proxy.url, "-v"] + IAM_ARGS + ["--project-id", EMULATOR_PROJECT_ID]

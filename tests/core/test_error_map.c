@@ -1,4 +1,4 @@
-/* Error answers of every shape Huawei Cloud services send, mapped to hwai_error. */
+/* Error responses of every shape Huawei Cloud services send, mapped to hwai_error. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -34,7 +34,7 @@ long test_emulator_stat(const test_emulator *emu, const char *name);
 
 bool test_emulator_reset(const test_emulator *emu);
 
-/* Queues scripted answers: json is the whole body of /_emulator/script. */
+/* Queues scripted responses: json is the whole body of /_emulator/script. */
 bool test_emulator_script(const test_emulator *emu, const char *json);
 
 #endif

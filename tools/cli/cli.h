@@ -196,7 +196,7 @@ typedef enum cli_global_action {
 
 /* Parses the global options into `global` and applies the environment
  * defaults. On success *command_index is the index of the command in argv,
- * or argc when there is none, and *action tells whether --help or --version
+ * or argc when there is none, and *action records whether --help or --version
  * came first. Returns an exit status. Call cli_global_cleanup() afterwards,
  * also after a failure. */
 int cli_parse_global_options(

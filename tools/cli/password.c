@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define ENV_IAM_PASSWORD "HWAI_IAM_PASSWORD"
-/* termios(3) on Linux: a line in canonical mode holds at most 4096 bytes,
+/* termios(3) on Linux: a line in canonical mode contains at most 4096 bytes,
  * the line break included. */
 #define MAX_PASSWORD_BYTES 4096
 #define READ_TOO_LONG (-2)
